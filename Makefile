@@ -1,0 +1,50 @@
+# intentmeta: every command a newcomer needs. `make demo` and `make test` set up .venv themselves.
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+PORT      ?= 7860
+DATA      ?= ../shared/data
+
+.PHONY: install test demo lint format bench eval train chromium clean
+
+# torch==2.13.0 first: it is the CPU build on this disk, and installing it before the project stops
+# pip from pulling a multi-GB CUDA build to satisfy `torch`.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Browser tests drive Debian's chromium (playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install chromium
+	$(PY) -m pytest -q
+
+demo: install
+	$(VENV)/bin/intentmeta demo --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) benchmarks/run_all.py --data $(DATA)
+
+eval: install
+	$(PY) training/evaluate_benchmarks.py --data $(DATA)
+
+train: install
+	bash training/train_all.sh $(DATA)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache results

@@ -1,0 +1,1 @@
+"""The Gradio chat demo of intentmeta (``intentmeta demo`` / ``make demo``)."""

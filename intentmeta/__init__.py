@@ -1,0 +1,31 @@
+"""intentmeta: teach a customer-service classifier a new intent from a handful of examples.
+
+>>> from intentmeta import IntentClassifier
+>>> clf = IntentClassifier.from_builtin("ecommerce")
+>>> clf.classify("my package still hasn't arrived").intent
+'track_order'
+"""
+
+from __future__ import annotations
+
+from intentmeta.classifier import OUT_OF_SCOPE, ClassifierConfig, IntentClassifier, builtin_intents
+from intentmeta.encoder import EncoderConfig, SentenceEncoder
+from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
+from intentmeta.prediction import Prediction
+from intentmeta.storage import RegistryError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OUT_OF_SCOPE",
+    "ClassifierConfig",
+    "EncoderConfig",
+    "HeadConfig",
+    "IntentClassifier",
+    "MatchingHead",
+    "Prediction",
+    "PrototypicalHead",
+    "RegistryError",
+    "SentenceEncoder",
+    "builtin_intents",
+]

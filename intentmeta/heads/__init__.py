@@ -1,0 +1,30 @@
+"""Few-shot heads: one file per method, one contract (support set in, logits out)."""
+
+from __future__ import annotations
+
+from intentmeta.heads.base import FewShotHead, HeadConfig
+from intentmeta.heads.matching import MatchingHead
+from intentmeta.heads.prototypical import PrototypicalHead
+
+HEADS: dict[str, type[FewShotHead]] = {
+    "prototypical": PrototypicalHead,
+    "matching": MatchingHead,
+}
+
+
+def build_head(name: str, config: HeadConfig) -> FewShotHead:
+    """Create a head by name.
+
+    Args:
+        name: ``"prototypical"`` or ``"matching"``.
+        config: The head's settings.
+
+    Raises:
+        ValueError: If the name is not a known head.
+    """
+    if name not in HEADS:
+        raise ValueError(f"head must be one of {sorted(HEADS)}, not {name!r}")
+    return HEADS[name](config)
+
+
+__all__ = ["HEADS", "FewShotHead", "HeadConfig", "MatchingHead", "PrototypicalHead", "build_head"]

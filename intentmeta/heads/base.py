@@ -1,0 +1,217 @@
+"""The contract every few-shot head follows: take a support set, then score queries."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class HeadConfig:
+    """Settings shared by the few-shot heads.
+
+    Attributes:
+        dim: Embedding size of the encoder the head sits on.
+        metric: ``"cosine"`` or ``"euclidean"`` (negative squared distance).
+        temperature: Logits are similarities divided by this; meta-training learns it.
+        projection: Add a learnable linear map of the embeddings, initialised to the identity
+            (what meta-training adapts; off means a parameter-free head).
+        context_steps: Matching Networks only: processing steps of the full-context query
+            embedding (0 turns it off).
+    """
+
+    dim: int = 384  # all-MiniLM-L6-v2
+    metric: str = "cosine"  # cosine beats Euclidean on normalised sentence embeddings
+    temperature: float = 0.05  # sharp enough that a clear match reads as a confident one
+    projection: bool = False  # parameter-free until meta-training says otherwise
+    context_steps: int = 0  # full-context embeddings off unless trained
+
+
+class FewShotHead(nn.Module, ABC):
+    """Base class of the few-shot heads.
+
+    A head holds the support set in buffers (so ``state_dict`` saves it) and turns query
+    embeddings into logits of shape ``(n_query, n_classes)``, one column per class in the order
+    of ``self.classes``. Class labels are arbitrary integers, checked rather than assumed to be
+    ``0..n-1``. Classes can be added, extended and removed one at a time without touching the
+    others, which is what keeps adding an intent cheap.
+
+    Subclasses implement ``_reset_support``, ``_add_rows``, ``_extend_row``, ``_drop_column``
+    and ``_score``.
+    """
+
+    def __init__(self, config: HeadConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or HeadConfig()
+        if self.config.metric not in ("cosine", "euclidean"):
+            raise ValueError(f"metric must be 'cosine' or 'euclidean', not {self.config.metric!r}")
+        if self.config.temperature <= 0:
+            raise ValueError(f"temperature must be positive, not {self.config.temperature}")
+        dim = self.config.dim
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(self.config.temperature)))
+        self.projection: nn.Linear | None = None
+        if self.config.projection:
+            self.projection = nn.Linear(dim, dim, bias=False)
+            with torch.no_grad():
+                self.projection.weight.copy_(torch.eye(dim))
+        self.register_buffer("classes", torch.empty(0, dtype=torch.long))
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes the head currently scores."""
+        return int(self.classes.numel())
+
+    @property
+    def temperature(self) -> torch.Tensor:
+        """The (learnable) softmax temperature."""
+        return self.log_temperature.exp()
+
+    def embed(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """Apply the learned projection, if any.
+
+        Args:
+            embeddings: ``(n, dim)`` encoder outputs.
+
+        Returns:
+            ``(n, dim)`` embeddings in the head's metric space.
+        """
+        return embeddings if self.projection is None else self.projection(embeddings)
+
+    def process_support_set(self, support: torch.Tensor, labels: torch.Tensor) -> None:
+        """Replace the whole support set.
+
+        Args:
+            support: ``(n_support, dim)`` embeddings.
+            labels: ``(n_support,)`` integer class labels, any values.
+
+        Raises:
+            ValueError: If shapes disagree, the set is empty, or labels are not integers.
+        """
+        self._check_embeddings(support, "support")
+        if labels.dtype not in (torch.int32, torch.int64) or labels.shape != (support.shape[0],):
+            raise ValueError(
+                f"labels must be an integer tensor of shape ({support.shape[0]},), "
+                f"got {labels.dtype} {tuple(labels.shape)}"
+            )
+        if support.shape[0] == 0:
+            raise ValueError("the support set is empty")
+        classes, columns = torch.unique(labels.long(), sorted=True, return_inverse=True)
+        self.classes = classes
+        self._reset_support(self.embed(support), columns)
+
+    def add_class(self, label: int, support: torch.Tensor) -> None:
+        """Add one class from its support examples, leaving the other classes untouched.
+
+        Args:
+            label: The new class's label; must not be present.
+            support: ``(n_examples, dim)`` embeddings, at least one.
+
+        Raises:
+            ValueError: If the label exists or the support set is empty or misshapen.
+        """
+        self._check_embeddings(support, "support")
+        if support.shape[0] == 0:
+            raise ValueError(f"class {label} needs at least one example")
+        if bool((self.classes == label).any()):
+            raise ValueError(f"class {label} already exists")
+        with torch.no_grad():
+            self._add_rows(self.embed(support), self.n_classes)
+        self.classes = torch.cat([self.classes, self.classes.new_tensor([label])])
+
+    def extend_class(self, label: int, support: torch.Tensor) -> None:
+        """Add support examples to an existing class.
+
+        Args:
+            label: An existing class's label.
+            support: ``(n_examples, dim)`` embeddings.
+        """
+        self._check_embeddings(support, "support")
+        column = self.column_of(label)
+        if support.shape[0]:
+            with torch.no_grad():
+                self._extend_row(self.embed(support), column)
+
+    def remove_class(self, label: int) -> None:
+        """Forget a class and its support examples.
+
+        Args:
+            label: An existing class's label.
+        """
+        column = self.column_of(label)
+        self._drop_column(column)
+        keep = torch.arange(self.n_classes) != column
+        self.classes = self.classes[keep]
+
+    def column_of(self, label: int) -> int:
+        """Logit column of a class label.
+
+        Raises:
+            KeyError: If the head has no such class.
+        """
+        hits = (self.classes == label).nonzero()
+        if hits.numel() == 0:
+            raise KeyError(f"unknown class {label}")
+        return int(hits[0, 0])
+
+    def forward(self, queries: torch.Tensor) -> torch.Tensor:
+        """Score queries against every class.
+
+        Args:
+            queries: ``(n_query, dim)`` embeddings.
+
+        Returns:
+            ``(n_query, n_classes)`` logits, columns in the order of ``self.classes``.
+        """
+        self._check_embeddings(queries, "queries")
+        if self.n_classes == 0:
+            raise RuntimeError("the head has no classes: give it a support set first")
+        similarity = self._score(self.embed(queries))  # (n_query, n_classes)
+        return similarity / self.temperature
+
+    def similarities(self, queries: torch.Tensor) -> torch.Tensor:
+        """Temperature-free evidence of each class, used to tell out-of-scope messages apart.
+
+        Args:
+            queries: ``(n_query, dim)`` embeddings.
+
+        Returns:
+            ``(n_query, n_classes)``: cosine similarities, or negative squared distances.
+        """
+        return self.forward(queries) * self.temperature
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Support buffers grow with the support set: take the saved sizes before copying.
+        for name, _ in self.named_buffers(recurse=False):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_embeddings(self, embeddings: torch.Tensor, name: str) -> None:
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.config.dim:
+            raise ValueError(
+                f"{name} must have shape (n, {self.config.dim}), got {tuple(embeddings.shape)}"
+            )
+
+    @abstractmethod
+    def _reset_support(self, support: torch.Tensor, columns: torch.Tensor) -> None:
+        """Store ``(n_support, dim)`` projected support with ``(n_support,)`` column indices."""
+
+    @abstractmethod
+    def _add_rows(self, support: torch.Tensor, column: int) -> None:
+        """Store a new class's projected support as column ``column`` (the last one)."""
+
+    @abstractmethod
+    def _extend_row(self, support: torch.Tensor, column: int) -> None:
+        """Add projected support examples to column ``column``."""
+
+    @abstractmethod
+    def _drop_column(self, column: int) -> None:
+        """Delete column ``column`` and its support."""
+
+    @abstractmethod
+    def _score(self, queries: torch.Tensor) -> torch.Tensor:
+        """``(n_query, dim)`` projected queries -> ``(n_query, n_classes)`` similarities."""

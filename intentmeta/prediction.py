@@ -1,0 +1,35 @@
+"""What a classification returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The classifier's answer for one message.
+
+    Attributes:
+        intent: The predicted intent, or ``None`` when the message is out of scope.
+        confidence: Probability in ``[0, 1]`` that this answer (intent or out of scope) is right.
+        scores: The top intents and their probabilities, best first.
+        is_out_of_scope: Whether the message fits no intent.
+        similarity: The best intent's raw evidence (cosine similarity for the cosine metric),
+            which out-of-scope thresholds are compared with.
+
+    Example:
+        >>> p = Prediction("track_order", 0.93, {"track_order": 0.93, "refund_status": 0.04})
+        >>> p.intent, p.is_out_of_scope
+        ('track_order', False)
+    """
+
+    intent: str | None
+    confidence: float
+    scores: dict[str, float] = field(default_factory=dict)
+    is_out_of_scope: bool = False
+    similarity: float = float("nan")
+
+    @property
+    def best_intent(self) -> str | None:
+        """The top-scoring intent, even when the message was judged out of scope."""
+        return next(iter(self.scores), None)

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead, build_head
+
+AXES = torch.eye(3)  # three orthogonal directions: class 10, 20 and 30 in the tests below
+
+
+def three_class_support() -> tuple[torch.Tensor, torch.Tensor]:
+    support = torch.stack([AXES[0], AXES[0] * 0.9 + AXES[1] * 0.1, AXES[1], AXES[2]])
+    return support, torch.tensor([10, 10, 20, 30])
+
+
+@pytest.mark.parametrize("head_class", [PrototypicalHead, MatchingHead])
+def test_head_returns_one_logit_column_per_class(head_class):
+    head = head_class(HeadConfig(dim=3))
+    head.process_support_set(*three_class_support())
+    logits = head(torch.randn(5, 3))
+    assert logits.shape == (5, 3)
+    assert head.classes.tolist() == [10, 20, 30]
+
+
+@pytest.mark.parametrize("head_class", [PrototypicalHead, MatchingHead])
+def test_head_picks_the_class_a_query_points_at(head_class):
+    head = head_class(HeadConfig(dim=3))
+    head.process_support_set(*three_class_support())
+    queries = torch.tensor([[1.0, 0.05, 0.0], [0.0, 1.0, 0.1], [0.1, 0.0, 1.0]])
+    assert head(queries).argmax(dim=1).tolist() == [0, 1, 2]
+
+
+def test_prototypical_head_scores_cosine_to_the_class_mean():
+    head = PrototypicalHead(HeadConfig(dim=3, temperature=1.0))
+    head.process_support_set(torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), torch.tensor([0, 0]))
+    logits = head(torch.tensor([[1.0, 1.0, 0.0]]))
+    assert logits.item() == pytest.approx(1.0)  # the query points exactly at the mean
+
+
+def test_prototypical_head_euclidean_logits_are_negative_squared_distances():
+    head = PrototypicalHead(HeadConfig(dim=2, metric="euclidean", temperature=2.0))
+    head.process_support_set(torch.tensor([[0.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1]))
+    logits = head(torch.tensor([[0.0, 1.0]]))
+    assert logits[0].tolist() == pytest.approx([-0.5, -2.5])  # -(1, 5) / 2
+
+
+def test_matching_head_probabilities_are_the_attention_mass_of_each_class():
+    head = MatchingHead(HeadConfig(dim=2, temperature=1.0))
+    support = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    head.process_support_set(support, torch.tensor([0, 1, 1]))
+    query = torch.tensor([[0.8, 0.6]])
+    attention = (query @ support.T).softmax(dim=1)[0]
+    expected = torch.stack([attention[0], attention[1] + attention[2]])
+    assert head(query).softmax(dim=1)[0].tolist() == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["prototypical", "matching"])
+def test_adding_classes_one_by_one_matches_the_whole_support_set(name):
+    support, labels = torch.randn(12, 8), torch.tensor([0, 1, 2] * 4)
+    whole = build_head(name, HeadConfig(dim=8))
+    whole.process_support_set(support, labels)
+    incremental = build_head(name, HeadConfig(dim=8))
+    for label in (0, 1, 2):
+        rows = support[labels == label]
+        incremental.add_class(label, rows[:2])
+        incremental.extend_class(label, rows[2:])
+    queries = torch.randn(4, 8)
+    assert torch.allclose(whole(queries), incremental(queries), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["prototypical", "matching"])
+def test_removing_a_class_leaves_the_others_scores_unchanged(name):
+    head = build_head(name, HeadConfig(dim=3))
+    head.process_support_set(*three_class_support())
+    queries = torch.randn(4, 3)
+    before = head(queries)
+    head.remove_class(20)
+    assert head.classes.tolist() == [10, 30]
+    assert torch.allclose(head(queries), before[:, [0, 2]], atol=1e-6)
+
+
+def test_head_rejects_unknown_labels_and_duplicates():
+    head = PrototypicalHead(HeadConfig(dim=3))
+    head.process_support_set(*three_class_support())
+    with pytest.raises(KeyError, match="unknown class 99"):
+        head.remove_class(99)
+    with pytest.raises(ValueError, match="already exists"):
+        head.add_class(10, torch.randn(1, 3))
+
+
+def test_head_rejects_float_labels_and_wrong_dimensions():
+    head = PrototypicalHead(HeadConfig(dim=3))
+    with pytest.raises(ValueError, match="integer"):
+        head.process_support_set(torch.randn(2, 3), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="shape"):
+        head.process_support_set(torch.randn(2, 4), torch.tensor([0, 1]))
+
+
+def test_head_support_state_round_trips_through_state_dict():
+    head = MatchingHead(HeadConfig(dim=3, context_steps=2))
+    head.process_support_set(*three_class_support())
+    copy = MatchingHead(HeadConfig(dim=3, context_steps=2))
+    copy.load_state_dict(head.state_dict())
+    queries = torch.randn(3, 3)
+    assert torch.allclose(head(queries), copy(queries))
+
+
+def test_untrained_full_context_embedding_starts_as_the_plain_matching_head():
+    plain, context = (
+        MatchingHead(HeadConfig(dim=3)),
+        MatchingHead(HeadConfig(dim=3, context_steps=3)),
+    )
+    for head in (plain, context):
+        head.process_support_set(*three_class_support())
+    queries = torch.randn(4, 3)
+    assert torch.allclose(plain(queries), context(queries), atol=1e-6)
+
+
+def test_unknown_head_name_is_a_clear_error():
+    with pytest.raises(ValueError, match="head must be one of"):
+        build_head("siamese", HeadConfig())
