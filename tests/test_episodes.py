@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from intentmeta.episodes import EpisodeSampler, class_disjoint_split, sample_k_shot
+from intentmeta.episodes import EpisodeSampler, class_disjoint_split, meta_split, sample_k_shot
 
 LABELS = [f"intent{i % 7}" for i in range(70)]  # 7 intents, 10 rows each
 
@@ -79,3 +79,11 @@ def test_episodes_are_reproducible_from_the_seed():
 def test_episode_sampler_needs_enough_rich_classes():
     with pytest.raises(ValueError, match="5-way"):
         EpisodeSampler(["a"] * 10 + ["b"] * 10, n_way=5, k_shot=1, n_query=1)
+
+
+def test_meta_split_gives_three_disjoint_groups_covering_all_intents():
+    intents = [f"i{n}" for n in range(77)]
+    train, val, test = meta_split(intents)
+    assert (len(train), len(val), len(test)) == (46, 15, 16)
+    assert not (set(train) & set(val) or set(train) & set(test) or set(val) & set(test))
+    assert meta_split(intents) == (train, val, test)
