@@ -13,7 +13,7 @@ from typing import Protocol
 import torch
 
 from intentmeta import calibration, storage
-from intentmeta.encoder import EncoderConfig, shared_encoder
+from intentmeta.encoder import BUNDLED_ENCODER, EncoderConfig, shared_encoder
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
 from intentmeta.heads.weights import head_parameters, load_head_weights, load_parameters
 from intentmeta.prediction import Prediction
@@ -278,8 +278,9 @@ class IntentClassifier:
             raise ValueError("texts and intents must be lists of the same length")
         if not texts:
             raise ValueError("fit needs at least one example")
+        names = [check_intent_name(name, reserved=(OUT_OF_SCOPE,)) for name in intents]
         grouped: dict[str, list[str]] = {}
-        for text, name in zip(texts, intents, strict=True):
+        for text, name in zip(texts, names, strict=True):
             grouped.setdefault(name, []).append(text)
         grouped = {
             check_intent_name(name, reserved=(OUT_OF_SCOPE,)): check_examples(group, name)
@@ -438,13 +439,18 @@ class IntentClassifier:
             storage.RegistryError: If the directory is missing, damaged or incompatible.
         """
         manifest, tensors = storage.load_registry(path)
+        intents = storage.read_intents(manifest, path, reserved=(OUT_OF_SCOPE,))
         try:
             config = manifest["config"]
-            intents = {item["name"]: list(item["examples"]) for item in manifest["intents"]}
             head_config = HeadConfig(**config["head_config"])
             saved_encoder = manifest["encoder"]
             clf = cls(
-                encoder=config["encoder"] if encoder is None else encoder,
+                # The bundled model is recorded by its Hub name but must load offline.
+                encoder=(
+                    ("default" if config["encoder"] == BUNDLED_ENCODER else config["encoder"])
+                    if encoder is None
+                    else encoder
+                ),
                 head=config["head"],
                 oos_threshold=config["oos_threshold"],
                 top_k=config["top_k"],

@@ -11,18 +11,26 @@ MAX_INTENT_NAME_LENGTH = 64
 #: Letters (any script), digits, underscore, hyphen, dot and space; no path separators.
 _INTENT_NAME = re.compile(r"^[^\W][\w\-. ]*$")
 
+#: Half of a UTF-16 surrogate pair on its own: Python allows it in a str, UTF-8 does not.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 
 def check_text(text: object, what: str = "text") -> str:
     """Return ``text`` if it is a non-blank string.
 
     Raises:
         TypeError: If ``text`` is not a string.
-        ValueError: If it is empty or only whitespace.
+        ValueError: If it has no visible character (empty, whitespace, control or zero-width
+            characters only) or is not valid Unicode (a lone surrogate).
     """
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError(f"{what} is empty or blank")
+    if not any(char.isprintable() and not char.isspace() for char in text):
+        # Whitespace, control and zero-width characters alone look blank to a person.
+        raise ValueError(f"{what} is empty or blank (it has no visible character)")
+    if _LONE_SURROGATE.search(text):
+        # Not valid Unicode: it cannot be written as UTF-8 JSON nor tokenised.
+        raise ValueError(f"{what} holds a lone surrogate, so it is not valid Unicode text")
     return text
 
 
