@@ -260,7 +260,7 @@ class DemoService:
         with self._edit_lock:
             old = self.classifier
             new = IntentClassifier(
-                encoder=old.config.encoder,
+                encoder=old.encoder,
                 head=head,
                 head_weights="default" if meta_trained else None,
                 oos_threshold=threshold,
@@ -285,7 +285,7 @@ class DemoService:
             old = self.classifier
             new = IntentClassifier.from_builtin(
                 "ecommerce",
-                encoder=old.config.encoder,
+                encoder=old.encoder,
                 head=old.config.head,
                 head_weights=old.config.head_weights,
                 oos_threshold=old.config.oos_threshold,
