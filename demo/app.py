@@ -52,13 +52,12 @@ def reply_text(prediction: Prediction) -> str:
     return f"**{prediction.intent}** (confidence {percent(prediction.confidence)})"
 
 
-def label_value(prediction: Prediction) -> dict[str, object]:
-    """The top intents for ``gr.Label``, headed "out of scope" when the message fits none."""
-    head = prediction.intent or "out of scope"
-    return {
-        "label": head,
-        "confidences": [{"label": n, "confidence": p} for n, p in prediction.scores.items()],
-    }
+def label_value(prediction: Prediction) -> dict[str, float]:
+    """The top intents for ``gr.Label``, led by "out of scope" when the message fits none."""
+    scores = dict(prediction.scores)
+    if prediction.is_out_of_scope:
+        scores = {"out of scope": prediction.confidence, **scores}
+    return scores
 
 
 def _error(error: Exception) -> str:

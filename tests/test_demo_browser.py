@@ -1,0 +1,98 @@
+"""The demo end to end in a real headless Chromium: teach an intent, then chat with it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from intentmeta import IntentClassifier
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+TIMEOUT_MS = 60_000  # the machine may be busy; these are limits, not expectations
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None, reason="Debian chromium missing: run `make chromium`"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_url(real_encoder):
+    from demo.app import build_app
+
+    app = build_app(IntentClassifier.from_builtin("ecommerce", encoder=real_encoder))
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def page(demo_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(demo_url)
+        yield page
+        browser.close()
+
+
+def text_box(page, elem_id: str):
+    return page.locator(f"#{elem_id}").locator("textarea, input").first
+
+
+def test_intent_taught_in_the_page_names_the_next_chat_reply(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Add intent").click()
+    text_box(page, "add-name").fill("gift_card_balance")
+    text_box(page, "add-examples").fill(
+        "what is the balance on my gift card\n"
+        "how much money is left on my gift voucher\n"
+        "check the remaining value of my gift card"
+    )
+    page.locator("#add-button").click()
+    expect(page.locator("#add-status")).to_contain_text("added intent 'gift_card_balance'")
+
+    page.get_by_role("tab", name="Chat").click()
+    text_box(page, "chat-input").fill("how much is left on my gift card?")
+    text_box(page, "chat-input").press("Enter")
+    reply = page.locator("#chat").get_by_text("gift_card_balance")
+    expect(reply.first).to_be_visible()
+    expect(page.locator("#top")).to_contain_text("gift_card_balance")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo_browser.png"), full_page=True)
+
+
+def test_intent_name_that_is_a_path_is_refused_in_the_page_with_a_message(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Add intent").click()
+    text_box(page, "add-name").fill("../escape")
+    text_box(page, "add-examples").fill("one\ntwo\nthree")
+    page.locator("#add-button").click()
+    expect(page.locator("#add-status")).to_contain_text("may only contain letters")
