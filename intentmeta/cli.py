@@ -130,6 +130,32 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``intentmeta eval``."""
     parser.add_argument("--data", required=True, help="data set directory, file or Hub name")
     parser.add_argument("--out", default="results", help="directory for JSON and plots")
+    parser.add_argument(
+        "--shots", type=int, nargs="+", default=[1, 5, 10, 20], help="K per intent (full-class)"
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="support sets drawn per K")
+    parser.add_argument("--episodes", type=int, default=600, help="episodes per episodic setting")
+    parser.add_argument("--ways", type=int, default=5, help="classes per episode")
+    parser.add_argument(
+        "--episode-shots", type=int, nargs="*", default=[1, 5], help="K of the episodes"
+    )
+    parser.add_argument("--queries", type=int, default=15, help="queries per class and episode")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["nearest_neighbour", "logistic_regression", "prototypical", "matching", "default"],
+        help="methods compared",
+    )
+    parser.add_argument("--split", default="test", help="evaluation split (test, val)")
+    parser.add_argument(
+        "--validation",
+        type=float,
+        metavar="FRACTION",
+        help="evaluate on this fraction of train held out (for choosing settings)",
+    )
+    parser.add_argument("--encoder", default="default", help="encoder model name or path")
+    parser.add_argument("--cache-dir", help="embedding cache (default: ~/.cache/intentmeta)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_eval)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,27 @@ class IntentDataset:
         return IntentDataset(
             [self.texts[i] for i in rows], [self.labels[i] for i in rows], self.name, self.split
         )
+
+
+def holdout_split(
+    data: IntentDataset, fraction: float, seed: int = 0
+) -> tuple[IntentDataset, IntentDataset]:
+    """Hold out ``fraction`` of each intent's rows (stratified) as a validation split.
+
+    Returns:
+        ``(rest, held_out)``; every intent keeps at least one row in each part when it can.
+    """
+    rng = random.Random(seed)
+    held: list[int] = []
+    for intent in data.intents:
+        rows = [i for i, label in enumerate(data.labels) if label == intent]
+        n_held = min(len(rows) - 1, max(1, round(fraction * len(rows))))
+        held.extend(rng.sample(rows, n_held))
+    held_set = set(held)
+    rest = [i for i in range(len(data)) if i not in held_set]
+    validation = data.subset(sorted(held))
+    validation.split = f"validation({fraction:g} of train)"
+    return data.subset(rest), validation
 
 
 def load_dataset(
