@@ -343,8 +343,43 @@ class IntentClassifier:
                 raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
             names = self._column_names()
             logits = self.head(queries)  # (n_query, n_intents)
-            similarity = self.head.similarities(queries)  # (n_query, n_intents)
-            return self.oos.decide(logits, similarity, names, self.config.top_k)
+            # Rejection reads the raw embeddings, whatever the head does with them.
+            labels = self.head.classes.tolist()
+            return self.oos.decide(logits, queries, names, self.config.top_k, labels)
+
+    def calibrate(
+        self, oos_texts: Sequence[str], in_scope_texts: Sequence[str] | None = None
+    ) -> dict[str, float]:
+        """Tune the automatic out-of-scope thresholds with messages known to fit no intent.
+
+        Moves every intent's threshold by one offset, chosen to maximise the mean of the
+        in-scope acceptance and out-of-scope rejection rates. Kept by :meth:`save`.
+
+        Args:
+            oos_texts: Messages that fit none of the intents.
+            in_scope_texts: Messages that fit one; by default the intents' own examples,
+                each scored against the others of its intent.
+
+        Returns:
+            ``{"offset", "in_scope_accepted", "out_of_scope_rejected"}``.
+
+        Raises:
+            ValueError: If ``oos_threshold`` is not ``"auto"`` or ``oos_texts`` is empty.
+            RuntimeError: If the classifier has no intents.
+        """
+        if self.config.oos_threshold != "auto":
+            raise ValueError("calibrate() tunes oos_threshold='auto'; this classifier's is fixed")
+        oos_texts = check_texts(oos_texts, "oos_texts")
+        if not oos_texts:
+            raise ValueError("calibrate() needs at least one out-of-scope text")
+        oos = self.encoder.encode(oos_texts)  # (n_oos, dim)
+        in_scope = None
+        if in_scope_texts is not None:
+            in_scope = self.encoder.encode(check_texts(in_scope_texts, "in_scope_texts"))
+        with self._lock, torch.inference_mode():
+            if not self._intents:
+                raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
+            return self.oos.calibrate_classifier(self, oos, in_scope)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The predicted intent of each message, ``"oos"`` when out of scope.
