@@ -19,7 +19,7 @@ from intentmeta import IntentClassifier, Prediction
 
 HEADS = ["prototypical", "matching"]
 THRESHOLD_MODES = ["auto", "fixed", "off"]
-NEAREST_HEADERS = ["intent", "example", "similarity"]
+NEAREST_HEADERS = ["intent", "example", "score"]  # score: cosine similarity
 INTENT_HEADERS = ["intent", "examples", "first example"]
 
 
@@ -48,7 +48,7 @@ def reply_text(prediction: Prediction) -> str:
     if prediction.is_out_of_scope:
         guess = prediction.best_intent
         hint = f" The closest intent is **{guess}**, but it is not close enough." if guess else ""
-        return f"🤷 **Out of scope** — this fits none of my intents.{hint}"
+        return f"**Out of scope**: this fits none of my intents.{hint}"
     return f"**{prediction.intent}** (confidence {percent(prediction.confidence)})"
 
 
@@ -62,7 +62,7 @@ def label_value(prediction: Prediction) -> dict[str, float]:
 
 def _error(error: Exception) -> str:
     message = error.args[0] if isinstance(error, KeyError) and error.args else error
-    return f"❌ {message}"
+    return f"**Error:** {message}"
 
 
 def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | None = None):
@@ -97,16 +97,16 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
             prediction = service.classify(message)
             nearest = service.nearest(message)
         except (TypeError, ValueError, RuntimeError) as error:
-            history.append({"role": "assistant", "content": f"⚠️ {error}"})
+            history.append({"role": "assistant", "content": f"**Sorry:** {error}"})
             return "", history, None, [], last, intent_choices()
         history.append({"role": "user", "content": message.strip()})
         history.append({"role": "assistant", "content": reply_text(prediction)})
-        rows = [[name, example, round(score, 3)] for name, example, score in nearest]
+        rows = [[name, example, round(score, 2)] for name, example, score in nearest]
         return "", history, label_value(prediction), rows, message.strip(), intent_choices()
 
     def on_correct(intent: str | None, last: str | None):
         if not last:
-            return "❌ send a message in the chat first", *on_refresh_lists()
+            return "**Error:** send a message in the chat first", *on_refresh_lists()
         try:
             result = service.correct(last, intent)
         except (TypeError, ValueError, KeyError, RuntimeError) as error:
@@ -177,7 +177,7 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Customer chat", height=430, elem_id="chat")
+                    chatbot = gr.Chatbot(label="Customer chat", height=470, elem_id="chat")
                     with gr.Row():
                         message = gr.Textbox(
                             placeholder="Type a customer message and press Enter",
@@ -202,6 +202,7 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
                         label="Nearest examples (the evidence)",
                         interactive=False,
                         wrap=True,
+                        column_widths=["38%", "47%", "15%"],
                         elem_id="nearest",
                     )
             with gr.Tab("Add intent", elem_id="tab-add"):

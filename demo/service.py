@@ -43,7 +43,7 @@ class EditResult:
 
     def as_markdown(self) -> str:
         """The summary, then one bullet per warning."""
-        lines = [f"✅ {self.message}"] + [f"- ⚠️ {warning}" for warning in self.warnings]
+        lines = [self.message] + [f"- **Warning:** {warning}" for warning in self.warnings]
         return "\n".join(lines)
 
 
