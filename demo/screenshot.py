@@ -12,6 +12,7 @@ import socket
 from demo.app import build_app
 from intentmeta import IntentClassifier
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; playwright cannot download browsers here
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,13 +39,18 @@ def _send(page, text: str, replies: int) -> None:
     page.wait_for_timeout(300)
 
 
-def take_screenshot(out: str, chromium: str = "/usr/bin/chromium") -> None:
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def take_screenshot(out: str, chromium: str = CHROMIUM) -> None:
     """Serve the demo on a free loopback port, chat, teach an intent, chat again, screenshot."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     app = build_app(IntentClassifier.from_builtin("ecommerce"))
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
@@ -71,7 +77,7 @@ def main() -> None:
     """Parse ``--out`` and ``--chromium`` and take the screenshot."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/demo.png", help="PNG to write")
-    parser.add_argument("--chromium", default="/usr/bin/chromium", help="browser executable")
+    parser.add_argument("--chromium", default=CHROMIUM, help="browser executable")
     args = parser.parse_args()
     take_screenshot(args.out, args.chromium)
     print(f"wrote {args.out}")

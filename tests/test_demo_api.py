@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 
+from demo.screenshot import GIFT_CARD_EXAMPLES, free_port
 from demo.service import DemoLimits, DemoService, split_examples
 from intentmeta import IntentClassifier
-
-GIFT_CARD_EXAMPLES = [
-    "what is the balance on my gift card",
-    "how much money is left on my gift voucher",
-    "check the remaining value of my gift card",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -187,9 +175,7 @@ def test_classify_endpoint_returns_the_intent_its_scores_and_evidence(client):
 def test_intent_added_through_the_api_is_used_by_the_next_classification(running_app, client):
     from gradio_client import Client
 
-    status = client.predict(
-        "gift_card_balance", "\n".join(GIFT_CARD_EXAMPLES), api_name="/add_intent"
-    )
+    status = client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, api_name="/add_intent")
     assert "added intent 'gift_card_balance' with 3 example(s)" in status
     other_tab = Client(running_app[1], verbose=False)
     answer = other_tab.predict("how much is left on my gift card?", api_name="/classify")

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
+from demo.screenshot import CHROMIUM, CHROMIUM_ARGS, GIFT_CARD_EXAMPLES, free_port
 from intentmeta import IntentClassifier
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TIMEOUT_MS = 60_000  # the machine may be busy; these are limits, not expectations
 
@@ -28,12 +20,6 @@ pytestmark = [
         shutil.which(CHROMIUM) is None, reason="Debian chromium missing: run `make chromium`"
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +55,7 @@ def test_intent_taught_in_the_page_names_the_next_chat_reply(page):
 
     page.get_by_role("tab", name="Add intent").click()
     text_box(page, "add-name").fill("gift_card_balance")
-    text_box(page, "add-examples").fill(
-        "what is the balance on my gift card\n"
-        "how much money is left on my gift voucher\n"
-        "check the remaining value of my gift card"
-    )
+    text_box(page, "add-examples").fill(GIFT_CARD_EXAMPLES)
     page.locator("#add-button").click()
     expect(page.locator("#add-status")).to_contain_text("added intent 'gift_card_balance'")
 
