@@ -1,0 +1,146 @@
+"""Random sequences of registry operations agree with a plain ``dict`` model of the registry."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import FakeEncoder
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from intentmeta import IntentClassifier
+
+NAMES = st.sampled_from(["track", "refund", "greet", "cancel", "oos", "a/b", ""])
+WORDS = st.sampled_from(["parcel", "money", "hello", "stop", "late", "📦", "مرحبا", "x\x00y"])
+TEXTS = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
+EXAMPLES = st.lists(TEXTS, min_size=0, max_size=4)
+VALID = {"track", "refund", "greet", "cancel"}
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    """Drive an IntentClassifier and a dict side by side; any disagreement is a bug."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = FakeEncoder(dim=16)
+        self.clf = IntentClassifier(encoder=self.encoder, oos_threshold=None)
+        self.model: dict[str, list[str]] = {}
+        self.directory = Path(tempfile.mkdtemp(prefix="intentmeta-sm-"))
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    @rule(name=NAMES, examples=EXAMPLES)
+    def add(self, name, examples):
+        if name not in VALID:
+            with pytest.raises(ValueError):
+                self.clf.add_intent(name, examples)
+        elif not examples:
+            with pytest.raises(ValueError, match="at least one example"):
+                self.clf.add_intent(name, examples)
+        elif name in self.model:
+            with pytest.raises(ValueError, match="already exists"):
+                self.clf.add_intent(name, examples)
+        else:
+            self.clf.add_intent(name, examples)
+            self.model[name] = list(dict.fromkeys(examples))
+
+    @rule(name=NAMES, examples=EXAMPLES)
+    def add_examples(self, name, examples):
+        if name not in self.model:
+            with pytest.raises(KeyError):
+                self.clf.add_examples(name, examples)
+        elif not examples:
+            with pytest.raises(ValueError):
+                self.clf.add_examples(name, examples)
+        else:
+            self.clf.add_examples(name, examples)
+            for text in examples:
+                if text not in self.model[name]:
+                    self.model[name].append(text)
+
+    @rule(name=NAMES, data=st.data())
+    def remove_examples(self, name, data):
+        pool = [*self.model.get(name, []), "never added"]
+        chosen = data.draw(st.lists(st.sampled_from(pool), max_size=3, unique=True))
+        if name not in self.model or "never added" in chosen:
+            with pytest.raises(KeyError):
+                self.clf.remove_examples(name, chosen)
+        elif set(self.model[name]) <= set(chosen):
+            with pytest.raises(ValueError, match="keep at least one"):
+                self.clf.remove_examples(name, chosen)
+        else:
+            self.clf.remove_examples(name, chosen)
+            self.model[name] = [text for text in self.model[name] if text not in chosen]
+
+    @rule(name=NAMES)
+    def remove(self, name):
+        if name not in self.model:
+            with pytest.raises(KeyError):
+                self.clf.remove_intent(name)
+        else:
+            self.clf.remove_intent(name)
+            del self.model[name]
+
+    @rule(old=NAMES, new=NAMES)
+    def rename(self, old, new):
+        if new not in VALID:
+            with pytest.raises(ValueError):
+                self.clf.rename_intent(old, new)
+        elif old not in self.model:
+            with pytest.raises(KeyError):
+                self.clf.rename_intent(old, new)
+        elif new in self.model and new != old:
+            with pytest.raises(ValueError, match="already exists"):
+                self.clf.rename_intent(old, new)
+        else:
+            self.clf.rename_intent(old, new)
+            self.model = {new if key == old else key: value for key, value in self.model.items()}
+
+    @rule(text=TEXTS)
+    def classify(self, text):
+        if not self.model:
+            with pytest.raises(RuntimeError, match="no intents"):
+                self.clf.classify(text)
+            return
+        prediction = self.clf.classify(text)
+        assert prediction.intent in self.model
+        assert set(prediction.scores) <= set(self.model)
+
+    @precondition(lambda self: self.model)
+    @rule()
+    def an_example_is_closest_to_its_own_intent_or_a_twin(self):
+        name = next(iter(self.model))
+        text = self.model[name][0]
+        owners = {n for n, examples in self.model.items() if text in examples}
+        nearest = self.clf.nearest_examples(text, k=1)[0]
+        assert nearest[1] == text or nearest[2] == pytest.approx(1.0, abs=1e-5)
+        assert nearest[0] in owners or nearest[2] == pytest.approx(1.0, abs=1e-5)
+
+    @rule()
+    def save_and_load(self):
+        self.clf.save(self.directory)
+        self.clf = IntentClassifier.load(self.directory, encoder=self.encoder)
+
+    @invariant()
+    def registry_matches_the_model(self):
+        assert self.clf.intents == list(self.model)
+        assert {name: self.clf.examples(name) for name in self.clf.intents} == self.model
+        assert self.clf.head.n_classes == len(self.model)
+        names, embeddings, owners = self.clf.support()
+        assert names == list(self.model)
+        assert embeddings.shape == (sum(map(len, self.model.values())), self.encoder.dim)
+        assert owners.tolist() == [i for i, ex in enumerate(self.model.values()) for _ in ex]
+
+
+RegistryMachine.TestCase.settings = settings(
+    max_examples=25,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_random_operation_sequences_keep_the_registry_equal_to_a_dict_model = RegistryMachine.TestCase
