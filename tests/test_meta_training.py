@@ -86,7 +86,8 @@ def test_history_records_every_episode_and_each_validation(trained):
 
 def test_early_stopping_keeps_the_untrained_head_when_training_only_hurts(synthetic_task):
     train, validation = synthetic_task
-    shuffled = train[1][torch.randperm(train[1].numel(), generator=torch.Generator().manual_seed(0))]
+    order = torch.randperm(train[1].numel(), generator=torch.Generator().manual_seed(0))
+    shuffled = train[1][order]  # labels that carry no information
     config = quick_config(episodes=100, patience=2, lr=0.1)
     head, history = train_head(train[0], shuffled, config, validation=validation)
     assert history.best_step == 0  # labels are noise: nothing learned beats the identity
