@@ -192,9 +192,12 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
                             label="The right intent (pick one, or type a new name)",
                             choices=service.classifier.intents,
                             allow_custom_value=True,
+                            elem_id="correct-to",
                         )
-                        correct_btn = gr.Button("Add the last message as its example")
-                        correct_status = gr.Markdown()
+                        correct_btn = gr.Button(
+                            "Add the last message as its example", elem_id="correct-button"
+                        )
+                        correct_status = gr.Markdown(elem_id="correct-status")
                 with gr.Column(scale=2):
                     top = gr.Label(label="Top intents", num_top_classes=5, elem_id="top")
                     nearest = gr.Dataframe(
@@ -227,6 +230,7 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
                     headers=INTENT_HEADERS,
                     label="Intents",
                     interactive=False,
+                    elem_id="intent-table",
                     wrap=True,
                 )
                 with gr.Row():
@@ -239,11 +243,24 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
                     delete_btn = gr.Button("Delete intent", variant="stop")
                 manage_status = gr.Markdown()
             with gr.Tab("Settings"):
-                head = gr.Radio(HEADS, value=service.classifier.config.head, label="Few-shot head")
-                meta_trained = gr.Checkbox(label="Use the meta-trained head weights if shipped")
-                mode = gr.Radio(THRESHOLD_MODES, value="auto", label="Out-of-scope threshold")
+                config = service.classifier.config
+                fixed = isinstance(config.oos_threshold, (int, float))
+                head = gr.Radio(HEADS, value=config.head, label="Few-shot head")
+                meta_trained = gr.Checkbox(
+                    value=config.head_weights == "default",
+                    label="Use the meta-trained head weights if shipped",
+                )
+                mode = gr.Radio(
+                    THRESHOLD_MODES,
+                    value="fixed" if fixed else "off" if config.oos_threshold is None else "auto",
+                    label="Out-of-scope threshold",
+                )
                 value = gr.Slider(
-                    -1.0, 1.0, value=0.5, step=0.01, label="Fixed threshold (cosine similarity)"
+                    -1.0,
+                    1.0,
+                    value=float(config.oos_threshold) if fixed else 0.5,
+                    step=0.01,
+                    label="Fixed threshold (cosine similarity)",
                 )
                 apply_btn = gr.Button("Apply settings", variant="primary")
                 restore_btn = gr.Button("Restore the built-in e-commerce intents")

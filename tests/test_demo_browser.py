@@ -23,25 +23,25 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def demo_url(real_encoder):
+def demo(real_encoder):
     from demo.app import build_app
 
     app = build_app(IntentClassifier.from_builtin("ecommerce", encoder=real_encoder))
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    yield app, f"http://127.0.0.1:{port}/"
     app.close()
 
 
 @pytest.fixture(scope="module")
-def page(demo_url):
+def page(demo):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(demo_url)
+        page.goto(demo[1])
         yield page
         browser.close()
 
@@ -78,3 +78,27 @@ def test_intent_name_that_is_a_path_is_refused_in_the_page_with_a_message(page):
     text_box(page, "add-examples").fill("one\ntwo\nthree")
     page.locator("#add-button").click()
     expect(page.locator("#add-status")).to_contain_text("may only contain letters")
+
+
+def test_wrong_prediction_corrected_in_the_page_teaches_a_new_intent(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Chat").click()
+    text_box(page, "chat-input").fill("can I pay with bitcoin")
+    text_box(page, "chat-input").press("Enter")
+    expect(page.locator("#chat").get_by_text("can I pay with bitcoin").first).to_be_visible()
+    page.get_by_text("Wrong? Correct the last prediction").click()
+    text_box(page, "correct-to").fill("crypto_payment")
+    text_box(page, "correct-to").press("Enter")
+    page.locator("#correct-button").click()
+    expect(page.locator("#correct-status")).to_contain_text(
+        "message is now classified as crypto_payment"
+    )
+
+
+def test_intent_added_elsewhere_appears_when_the_manage_tab_opens(demo, page):
+    from playwright.sync_api import expect
+
+    demo[0].service.add_intent("loyalty_points", ["how many loyalty points do I have"])
+    page.get_by_role("tab", name="Manage intents").click()
+    expect(page.locator("#intent-table")).to_contain_text("loyalty_points")
