@@ -1,0 +1,70 @@
+"""The quantized encoder backend: speed per message and BANKING77 10-shot accuracy."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from pathlib import Path
+
+from bench_common import interleaved, same_length_texts, summary
+
+from intentmeta import IntentClassifier
+from intentmeta.encoder import SentenceEncoder
+
+
+def read_split(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and categories of one BANKING77 csv file, categories made valid intent names."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    # One category ends in "?", which intent names may not contain.
+    return [r["text"] for r in rows], [re.sub(r"[^\w\-. ]", "", r["category"]) for r in rows]
+
+
+def speed(fp32: SentenceEncoder, quantized: SentenceEncoder, repeats: int) -> dict:
+    """One short message through each backend's forward, interleaved, same text for both."""
+    texts = same_length_texts(fp32.tokenizer, repeats + 5, seed=4)
+    for text in texts[:5]:
+        fp32.forward([text])
+        quantized.forward([text])
+    texts = texts[5:]
+    times = interleaved(
+        {
+            "fp32": lambda i: fp32.forward([texts[i]]),
+            "quantized": lambda i: quantized.forward([texts[i]]),
+        },
+        repeats,
+    )
+    result = {name: summary(values) for name, values in times.items()}
+    result["speedup"] = result["fp32"]["median"] / result["quantized"]["median"]
+    return result
+
+
+def ten_shot_accuracy(
+    encoder: SentenceEncoder,
+    train: tuple[list[str], list[str]],
+    test: tuple[list[str], list[str]],
+    seeds: tuple[int, ...],
+    shots: int = 10,
+) -> list[float]:
+    """Full-class K-shot accuracy (%): ``shots`` examples per intent sampled per seed.
+
+    The library's own path: the default prototypical head with cosine similarity, no
+    out-of-scope rejection, ``fit`` then ``predict`` on the whole test split.
+    """
+    by_intent: dict[str, list[str]] = {}
+    for text, intent in zip(*train, strict=True):
+        by_intent.setdefault(intent, []).append(text)
+    accuracies = []
+    for seed in seeds:
+        rng = random.Random(seed)
+        texts, labels = [], []
+        for intent in sorted(by_intent):
+            for text in rng.sample(by_intent[intent], shots):
+                texts.append(text)
+                labels.append(intent)
+        clf = IntentClassifier(encoder=encoder, oos_threshold=None).fit(texts, labels)
+        predicted = clf.predict(test[0])
+        correct = sum(p == y for p, y in zip(predicted, test[1], strict=True))
+        accuracies.append(100.0 * correct / len(test[1]))
+    return accuracies

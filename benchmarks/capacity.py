@@ -1,0 +1,77 @@
+"""Memory of a large registry, and fitting 10,000 real examples."""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+
+import torch
+import torch.nn.functional as F
+from bench_common import rss_bytes
+
+from intentmeta import IntentClassifier
+from intentmeta.encoder import SentenceEncoder
+
+
+class TableEncoder:
+    """Looks embeddings up in a table: the classifier's memory, without the model's."""
+
+    name = "table"
+
+    def __init__(self, texts: list[str], dim: int = 384) -> None:
+        self.dim = dim
+        vectors = F.normalize(torch.randn(len(texts), dim), dim=-1)
+        self.table = dict(zip(texts, vectors, strict=True))
+
+    def encode(self, texts, *, progress: bool = False) -> torch.Tensor:
+        return torch.stack([self.table[text] for text in texts])
+
+
+def memory(n_intents: int = 1000, per_intent: int = 20) -> dict:
+    """Resident size of a classifier holding ``n_intents`` x ``per_intent`` examples.
+
+    Three views: bytes of the tensors it holds (support embeddings and head buffers), Python
+    allocations seen by ``tracemalloc`` (example strings, dicts), and the process's RSS growth.
+    The encoder is a lookup table created beforehand, so none of it is counted.
+    """
+    texts = [
+        f"customer message number {j} about intent {k}"
+        for k in range(n_intents)
+        for j in range(per_intent)
+    ]
+    labels = [f"intent_{k}" for k in range(n_intents) for _ in range(per_intent)]
+    encoder = TableEncoder(texts)
+    gc.collect()
+    rss_before = rss_bytes()
+    tracemalloc.start()
+    clf = IntentClassifier(encoder=encoder).fit(texts, labels)
+    gc.collect()
+    python_bytes, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = rss_bytes()
+    embeddings = sum(i.embeddings.nbytes for i in clf._intents.values())
+    head = sum(b.nbytes for b in clf.head.buffers()) + sum(p.nbytes for p in clf.head.parameters())
+    return {
+        "intents": n_intents,
+        "examples_per_intent": per_intent,
+        "support_embeddings_mb": embeddings / 2**20,
+        "head_buffers_mb": head / 2**20,
+        "python_objects_mb": python_bytes / 2**20,
+        "rss_delta_mb": (rss_after - rss_before) / 2**20,
+    }
+
+
+def fit_time(encoder: SentenceEncoder, texts: list[str], labels: list[str]) -> dict:
+    """``IntentClassifier.fit`` on real examples with an empty cache, progress bar on."""
+    encoder.clear_cache()
+    clf = IntentClassifier(encoder=encoder)
+    start = time.perf_counter()
+    clf.fit(texts, labels, progress=True)
+    seconds = time.perf_counter() - start
+    return {
+        "examples": len(texts),
+        "intents": len(clf),
+        "seconds": seconds,
+        "examples_per_s": len(texts) / seconds,
+    }

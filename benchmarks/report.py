@@ -1,0 +1,142 @@
+"""Render benchmark results as the "Performance" section of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HEADING = "## Performance (issue: performance)"
+
+
+def _ms(stats: dict) -> str:
+    spread = f"p10 {stats['p10']:.2f} – p90 {stats['p90']:.2f}"
+    return f"{stats['median']:.2f} ms ({spread}, n={stats['n']})"
+
+
+def _rate(stats: dict) -> str:
+    return f"{stats['median']:.0f}/s (p10 {stats['p10']:.0f} – p90 {stats['p90']:.0f})"
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def render(r: dict) -> str:
+    """The section's markdown, heading included."""
+    m = r["machine"]
+    fc, sc, add = r["forward_vs_classify"], r["scaling"], r["add_intent"]
+    ratio = fc["ratio_classify_over_forward"]
+    ratio_1k = sc["ratio_1000_over_10"]
+    add_ms = add["add_intent"]["median"]
+    q, loss = r["quantized_speed"], r["quantized_accuracy_loss_points"]
+    mem, fit = r["memory"], r["fit"]
+    acc32 = ", ".join(f"{a:.2f}" for a in r["accuracy_fp32"])
+    acc8 = ", ".join(f"{a:.2f}" for a in r["accuracy_quantized"])
+    lines = [
+        HEADING,
+        "",
+        f"`make bench` (`benchmarks/run_all.py`), {m['date']}, {m['cpu']}, {m['cores']} cores, "
+        f"torch {m['torch']} with {m['torch_threads']} threads, transformers {m['transformers']}. "
+        f"Whole run: {r['total_seconds']:.0f} s. Figures are medians with p10–p90 over n "
+        "repetitions; ratios compare medians measured in this same run, with the calls "
+        "interleaved so that load from other processes hits both sides alike. Raw numbers: "
+        "`results/bench.json`.",
+        "",
+        "### Targets",
+        "",
+        "| Target | Measured | Verdict |",
+        "|---|---|---|",
+        f"| `classify(text)` ≤ 1.10× bare forward (same text, uncached) | {ratio:.3f}× | "
+        f"{_verdict(ratio <= 1.10)} |",
+        f"| `add_intent` (10 new examples) into 1,000 intents ≤ 100 ms | {add_ms:.1f} ms | "
+        f"{_verdict(add_ms <= 100)} |",
+        f"| `classify` with 1,000 intents ≤ 1.20× with 10 | {ratio_1k:.3f}× | "
+        f"{_verdict(ratio_1k <= 1.20)} |",
+        f"| quantized backend ≥ 2× faster, ≤ 0.5 points lost | {q['speedup']:.2f}×, "
+        f"{loss:+.2f} points lost | {'default' if r['quantized_passes'] else 'opt-in only'} |",
+        "",
+        "### One short message (12 tokens)",
+        "",
+        "| Call | Time |",
+        "|---|---|",
+        f"| bare encoder `SentenceEncoder.forward([text])` | {_ms(fc['forward'])} |",
+        f"| `classify(text)`, uncached | {_ms(fc['classify'])} |",
+        f"| `classify(text)`, cached embedding | {_ms(fc['classify_cached'])} |",
+        f"| per-call ratio classify / forward | {fc['ratio_per_call']['median']:.3f} "
+        f"(p10 {fc['ratio_per_call']['p10']:.3f} – p90 {fc['ratio_per_call']['p90']:.3f}) |",
+        "",
+        "### Number of intents",
+        "",
+        "| Intents | `classify`, uncached | `classify`, cached embedding | `fit` (cached) |",
+        "|---|---|---|---|",
+    ]
+    for n, fit_s in sc["fit_seconds"].items():
+        lines.append(
+            f"| {int(n):,} | {_ms(sc[f'classify_{n}'])} | {_ms(sc[f'cached_{n}'])} | "
+            f"{fit_s:.2f} s |"
+        )
+    lines += [
+        "",
+        f"Ratio to 10 intents, uncached: 1,000 → {sc['ratio_1000_over_10']:.3f}×, "
+        f"10,000 → {sc['ratio_10000_over_10']:.3f}×; cached (the classifier's own work only): "
+        f"1,000 → {sc['cached_ratio_1000_over_10']:.2f}×, "
+        f"10,000 → {sc['cached_ratio_10000_over_10']:.2f}×. "
+        f"`add_intent` with 10 new examples into {add['intents']:,} intents: "
+        f"{_ms(add['add_intent'])}, encoding included.",
+        "",
+        "### Batches (real BANKING77 test messages, sorted by length inside the encoder)",
+        "",
+        "| Batch | bare encoder (`encode`, no cache) | `classify_batch` | ratio |",
+        "|---|---|---|---|",
+    ]
+    for size, row in r["throughput"].items():
+        lines.append(
+            f"| {size} | {_rate(row['encoder_per_s'])} | {_rate(row['classify_batch_per_s'])} | "
+            f"{row['ratio']['median']:.2f} |"
+        )
+    lines += [
+        "",
+        "### Memory and fitting",
+        "",
+        f"- A classifier with {mem['intents']:,} intents × {mem['examples_per_intent']} examples, "
+        f"beyond the encoder: support embeddings {mem['support_embeddings_mb']:.1f} MB, head "
+        f"buffers {mem['head_buffers_mb']:.1f} MB, Python objects (tracemalloc) "
+        f"{mem['python_objects_mb']:.1f} MB; process RSS grew {mem['rss_delta_mb']:.1f} MB.",
+        f"- `fit` on {fit['examples']:,} BANKING77 training examples ({fit['intents']} intents), "
+        f"empty cache, progress bar on: {fit['seconds']:.1f} s ({fit['examples_per_s']:.0f} "
+        "examples/s; one run).",
+        "",
+        '### Quantized encoder backend (`EncoderConfig(backend="quantized")`)',
+        "",
+        "int8 dynamic quantisation of every linear layer, per-channel weight scales "
+        "(`torch.ao.quantization.quantize_dynamic`).",
+        "",
+        "| | fp32 (default) | quantized |",
+        "|---|---|---|",
+        f"| one short message | {_ms(q['fp32'])} | {_ms(q['quantized'])} |",
+        f"| BANKING77 10-shot accuracy, seeds {list(range(len(r['accuracy_fp32'])))} | "
+        f"{acc32} | {acc8} |",
+        "",
+        f"Speed-up {q['speedup']:.2f}×; accuracy lost {loss:.2f} points (mean over seeds). "
+        + (
+            "It passes both bars."
+            if r["quantized_passes"]
+            else "It misses at least one bar (≥ 2× and ≤ 0.5 points), so it stays opt-in: "
+            '`SentenceEncoder(EncoderConfig(backend="quantized"))` passed as '
+            "`IntentClassifier(encoder=...)`."
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, results: dict) -> None:
+    """Replace the Performance section of ``path`` (up to the next ``## `` heading)."""
+    text = path.read_text() if path.exists() else f"{HEADING}\n"
+    section = render(results)
+    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text.rstrip("\n") + "\n")

@@ -1,0 +1,86 @@
+"""Run every performance measurement of issue 8 and record it.
+
+Writes ``results/bench.json`` and the "Performance" section of ``BENCHMARKS.md``.
+
+    python benchmarks/run_all.py --data ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import backend
+import capacity
+import latency
+import torch
+from bench_common import machine
+from report import write_section
+
+from intentmeta.encoder import EncoderConfig, SentenceEncoder, shared_encoder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data", help="folder holding banking77/")
+    parser.add_argument("--out", default=str(ROOT / "results" / "bench.json"))
+    parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=40, help="repetitions of each latency")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the accuracy comparison")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    data = Path(args.data) / "banking77"
+    train = backend.read_split(data / "train.csv")
+    test = backend.read_split(data / "test.csv")
+    encoder = shared_encoder()
+    results: dict = {"machine": machine()}
+
+    def step(name: str, fn, *fn_args) -> None:
+        print(f"[bench] {name} ...", flush=True)
+        t0 = time.perf_counter()
+        results[name] = fn(*fn_args)
+        print(f"[bench] {name} done in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    step("forward_vs_classify", latency.forward_vs_classify, encoder, args.repeats)
+    step("scaling", latency.scaling, encoder, args.repeats, (10, 1000, 10000))
+    step("add_intent", latency.add_intent, encoder, max(20, args.repeats // 2))
+    # Real messages of mixed length for batches; the test split is never fitted on here.
+    step("throughput", latency.throughput, encoder, test[0], (1, 4, 16, 64, 256), 5)
+    step("memory", capacity.memory)
+    step("fit", capacity.fit_time, encoder, *train)
+
+    quantized = SentenceEncoder(EncoderConfig(backend="quantized"))
+    step("quantized_speed", backend.speed, encoder, quantized, args.repeats)
+    seeds = tuple(range(args.seeds))
+    # fp32 first: fit() above left every train embedding in the cache.
+    step("accuracy_fp32", backend.ten_shot_accuracy, encoder, train, test, seeds)
+    step("accuracy_quantized", backend.ten_shot_accuracy, quantized, train, test, seeds)
+    fp32 = statistics.mean(results["accuracy_fp32"])
+    int8 = statistics.mean(results["accuracy_quantized"])
+    results["quantized_accuracy_loss_points"] = fp32 - int8
+    results["quantized_passes"] = (
+        results["quantized_speed"]["speedup"] >= 2.0 and fp32 - int8 <= 0.5
+    )
+    results["total_seconds"] = time.perf_counter() - started
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    write_section(Path(args.markdown), results)
+    print(f"[bench] wrote {out} and {args.markdown} in {results['total_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
