@@ -187,6 +187,8 @@ def test_intent_added_through_the_api_is_used_by_the_next_classification(running
     ("endpoint", "arguments", "message"),
     [
         ("/classify", ("   ",), "the message is empty"),
+        ("/classify", (None,), "must be text"),
+        ("/classify", ("a" * 300_000,), "300,000 characters long"),
         ("/classify", ("x" * 2_001,), "2,001 characters long; the demo accepts up to 2,000"),
         ("/add_intent", ("../../etc", "a\nb"), "may only contain letters"),
         ("/add_intent", ("new_intent", ""), "give at least one example"),
@@ -219,3 +221,14 @@ def test_launch_binds_loopback_and_saves_to_a_default_registry(real_encoder, tmp
     assert IntentClassifier.load(registry, encoder=real_encoder).intents == (
         IntentClassifier.from_builtin("ecommerce", encoder=real_encoder).intents
     )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "text",
+    ["📦 where is my parcel? 🙏", "أين طلبي؟ where is my order", "where is\x00 my\tparcel\x07"],
+)
+def test_emoji_right_to_left_and_control_characters_still_get_a_prediction(client, text):
+    answer = client.predict(text, api_name="/classify")
+    assert answer["intent"] is None or answer["intent"] in answer["scores"]
+    assert 0.0 <= answer["confidence"] <= 1.0
