@@ -223,7 +223,7 @@ def train_head(
     if validate is not None:
         head.load_state_dict(best_state)
     head.log_temperature.requires_grad_(True)
-    return _without_support(head), history
+    return fresh_copy(head), history
 
 
 def _classes_with(labels: torch.Tensor, needed: int, what: str) -> int:
@@ -264,16 +264,17 @@ def _validator(validation: tuple[torch.Tensor, torch.Tensor], config: TrainConfi
     return validate
 
 
-def _without_support(head: FewShotHead) -> FewShotHead:
-    """A fresh copy of the head with the trained parameters and no support set."""
+def fresh_copy(head: FewShotHead) -> FewShotHead:
+    """A copy of a head with its learned parameters, no support set, in eval mode."""
     from intentmeta.heads.weights import head_parameters, load_parameters
 
-    fresh = build_head(_kind(head), head.config)
+    fresh = build_head(head_kind(head), head.config)
     load_parameters(fresh, head_parameters(head))
     return fresh.eval()
 
 
-def _kind(head: FewShotHead) -> str:
+def head_kind(head: FewShotHead) -> str:
+    """The registry name (``"prototypical"``, ``"matching"``) of a head."""
     from intentmeta.heads import HEADS
 
     return next(name for name, cls in HEADS.items() if type(head) is cls)
@@ -315,11 +316,15 @@ def run_from_cli(args: argparse.Namespace) -> int:
         n_query=args.queries,
         episodes=args.episodes,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         identity_weight=args.identity_weight,
         embedding_noise=args.noise,
+        diagonal=args.diagonal,
+        context_steps=args.context_steps,
         validate_every=args.validate_every,
         patience=args.patience,
         seed=args.seed,
+        progress=not args.quiet,
     )
     train, validation, facts = training_arrays(args)
     head, history = train_head(*train, config, validation=validation)
