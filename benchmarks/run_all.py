@@ -34,8 +34,9 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data", help="folder holding banking77/")
     parser.add_argument("--out", default=str(ROOT / "results" / "bench.json"))
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--repeats", type=int, default=40, help="repetitions of each latency")
+    # One thread: on a shared 2-core machine two threads spin-wait on each other and time noise.
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=30, help="repetitions of each latency")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the accuracy comparison")
     args = parser.parse_args()
 

@@ -422,8 +422,15 @@ class IntentClassifier:
             raise ValueError(f"intent {name!r} already exists; use add_examples() to extend it")
 
     def _column_names(self) -> list[str]:
-        by_label = {intent.label: name for name, intent in self._intents.items()}
-        return [by_label[label] for label in self.head.classes.tolist()]
+        # Rebuilt only when the registry changes, so a message costs the same with 10,000 intents
+        # as with 10. Every edit swaps the head's ``classes`` tensor or the ``_intents`` dict (a
+        # rename), and the cache holds both, so identity tells whether it is stale.
+        cached = getattr(self, "_columns_cache", None)
+        if cached is None or cached[0] is not self._intents or cached[1] is not self.head.classes:
+            by_label = {intent.label: name for name, intent in self._intents.items()}
+            names = [by_label[label] for label in self.head.classes.tolist()]
+            cached = self._columns_cache = (self._intents, self.head.classes, names)
+        return cached[2]
 
     def support(self) -> tuple[list[str], torch.Tensor, torch.Tensor]:
         """Snapshot of the registry for calibration and evaluation.
