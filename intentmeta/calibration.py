@@ -57,6 +57,7 @@ class CalibrationConfig:
 class _IntentStats:
     prototype: torch.Tensor  # (dim,) unit vector
     loo: torch.Tensor  # (n_examples,) leave-one-out similarities; empty for one example
+    loo_mean: float  # their mean, NaN for one example (kept as a float: cheap to gather)
 
 
 def intent_stats(embeddings: torch.Tensor) -> _IntentStats:
@@ -68,10 +69,10 @@ def intent_stats(embeddings: torch.Tensor) -> _IntentStats:
     total = embeddings.sum(dim=0)  # (dim,)
     prototype = F.normalize(total, dim=0)
     if embeddings.shape[0] < 2:
-        return _IntentStats(prototype, embeddings.new_empty(0))
+        return _IntentStats(prototype, embeddings.new_empty(0), math.nan)
     others = F.normalize(total - embeddings, dim=1)  # (n_examples, dim) prototype without each
     loo = (F.normalize(embeddings, dim=1) * others).sum(dim=1)  # (n_examples,)
-    return _IntentStats(prototype, loo)
+    return _IntentStats(prototype, loo, float(loo.mean()))
 
 
 class OutOfScopeDetector:
@@ -103,13 +104,16 @@ class OutOfScopeDetector:
         self.config = config or CalibrationConfig()
         self.offset = 0.0  # set by calibrate(); moves every automatic threshold
         self._stats: dict[int, _IntentStats] = {}  # by head label, which survives renames
-        self._global: tuple[float, float] | None = None  # (quantile, mean of means), lazily
+        # Derived lazily and dropped on every change: (quantile, mean of the intents' means),
+        # and the stacked prototypes and thresholds of the last column order asked for.
+        self._global: tuple[float, float] | None = None
+        self._columns: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
 
     # ----------------------------------------------------------------------------- registry hooks
     def reset(self, clf: IntentClassifier) -> None:
         """All intents were replaced."""
         self._stats = {i.label: intent_stats(i.embeddings) for i in clf._intents.values()}
-        self._global = None
+        self._invalidate()
 
     def intent_changed(self, clf: IntentClassifier, name: str) -> None:
         """One intent was added or its examples changed."""
@@ -119,34 +123,44 @@ class OutOfScopeDetector:
     def intent_removed(self, clf: IntentClassifier, name: str, label: int) -> None:
         """One intent was removed."""
         self._stats.pop(label, None)
-        self._global = None
+        self._invalidate()
 
     def add(self, label: int, embeddings: torch.Tensor) -> None:
         """Store (or replace) the statistics of one intent from its ``(n, dim)`` embeddings."""
         self._stats[label] = intent_stats(embeddings.float())
+        self._invalidate()
+
+    def _invalidate(self) -> None:
         self._global = None
+        self._columns = None
 
     # ----------------------------------------------------------------------------- thresholds
     def _global_terms(self) -> tuple[float, float]:
         if self._global is None:
-            loo = [s.loo for s in self._stats.values() if s.loo.numel()]
-            if not loo:
+            with_loo = [s for s in self._stats.values() if s.loo.numel()]
+            if not with_loo:
                 self._global = (self.config.fallback, math.nan)
             else:
-                values = torch.cat(loo)  # (n_examples_with_loo,)
-                means = torch.stack([v.mean() for v in loo])  # (n_intents_with_loo,)
-                quantile = torch.quantile(values, self.config.quantile)
-                self._global = (float(quantile), float(means.mean()))
+                values = torch.cat([s.loo for s in with_loo])  # (n_examples_with_loo,)
+                quantile = float(torch.quantile(values, self.config.quantile))
+                self._global = (quantile, sum(s.loo_mean for s in with_loo) / len(with_loo))
         return self._global
+
+    def _stacked(self, labels: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(n_intents, dim)`` prototypes and ``(n_intents,)`` automatic thresholds, cached."""
+        key = tuple(labels)
+        if self._columns is None or self._columns[0] != key:
+            quantile, mean_of_means = self._global_terms()
+            stats = [self._stats[label] for label in labels]
+            shifts = torch.tensor([s.loo_mean - mean_of_means for s in stats]).nan_to_num(0.0)
+            thresholds = quantile + self.config.shift * shifts + self.offset  # (n_intents,)
+            prototypes = torch.stack([s.prototype for s in stats])  # (n_intents, dim)
+            self._columns = (key, prototypes, thresholds)
+        return self._columns[1], self._columns[2]
 
     def auto_thresholds(self, labels: list[int]) -> torch.Tensor:
         """``(n_intents,)`` automatic cosine thresholds of the intents with these labels."""
-        quantile, mean_of_means = self._global_terms()
-        shifts = [
-            self.config.shift * (float(s.loo.mean()) - mean_of_means) if s.loo.numel() else 0.0
-            for s in (self._stats[label] for label in labels)
-        ]
-        return quantile + self.offset + torch.tensor(shifts)
+        return self._stacked(labels)[1].clone()
 
     def thresholds(self, labels: list[int]) -> torch.Tensor:
         """``(n_intents,)`` cosine similarity below which each intent's best match is rejected."""
@@ -172,7 +186,7 @@ class OutOfScopeDetector:
             threshold used for rejection (the automatic one when rejection is off), and the
             gap between the best and second-best prototype similarity.
         """
-        prototypes = torch.stack([self._stats[label].prototype for label in labels])  # (n, dim)
+        prototypes = self._stacked(labels)[0]  # (n_intents, dim)
         similarity = F.normalize(queries.float(), dim=1) @ prototypes.T  # (n_query, n_intents)
         chosen = similarity.gather(1, best[:, None])[:, 0]  # (n_query,)
         thresholds = (
@@ -259,7 +273,7 @@ class OutOfScopeDetector:
         balanced = (accepted + rejected) / 2  # (n_candidates,)
         best = int(torch.argmax(balanced + 1e-6 * (candidates == 0)))  # ties keep offset 0
         self.offset = float(candidates[best])
-        self._global = None
+        self._invalidate()
         return {
             "offset": self.offset,
             "in_scope_accepted": float(accepted[best]),

@@ -45,7 +45,7 @@ class ClassifierConfig:
         oos_threshold: ``"auto"`` (calibrated from the examples), a float (reject when the best
             intent's similarity is below it), or ``None`` (never reject).
         top_k: How many intents ``Prediction.scores`` lists.
-        head_config: Metric and temperature of a parameter-free head.
+        head_config: Metric, temperature and prototype adaptation of the head.
     """
 
     encoder: str = "default"  # the bundled all-MiniLM-L6-v2, offline
@@ -53,7 +53,8 @@ class ClassifierConfig:
     head_weights: str | None = None  # parameter-free unless meta-trained weights are given
     oos_threshold: float | str | None = "auto"  # calibrated from the intents' own examples
     top_k: int = 5  # enough for a bar chart of the runners-up
-    head_config: HeadConfig = field(default_factory=HeadConfig)
+    # Adapted prototypes: measured above logistic regression on BANKING77 and CLINC150.
+    head_config: HeadConfig = field(default_factory=lambda: HeadConfig(adapt_steps=100))
 
 
 @dataclass
@@ -108,7 +109,9 @@ class IntentClassifier:
         self.encoder: Encoder = (
             shared_encoder(EncoderConfig(model=encoder)) if isinstance(encoder, str) else encoder
         )
-        head_config = HeadConfig(**{**asdict(head_config or HeadConfig()), "dim": self.encoder.dim})
+        head_config = HeadConfig(
+            **{**asdict(head_config or ClassifierConfig().head_config), "dim": self.encoder.dim}
+        )
         self.config = ClassifierConfig(
             encoder=self.encoder.name if not isinstance(encoder, str) else encoder,
             head=head,
@@ -291,6 +294,20 @@ class IntentClassifier:
         )
         self._replace(grouped, embeddings)
         return self
+
+    def adapt(self) -> None:
+        """Re-fit the head to all intents at once, as ``fit`` and ``load`` do.
+
+        Intents added or edited one at a time are scored by their plain prototype (instant);
+        with prototype adaptation on, calling this after a batch of edits restores the adapted
+        accuracy. It costs about a second for a hundred intents of ten examples each.
+        """
+        with self._lock:
+            if not self._intents:
+                return
+            grouped = {name: list(intent.examples) for name, intent in self._intents.items()}
+            embeddings = torch.cat([intent.embeddings for intent in self._intents.values()])
+            self._replace(grouped, embeddings)
 
     def _replace(self, grouped: dict[str, list[str]], embeddings: torch.Tensor) -> None:
         """Swap in a whole new set of intents: ``embeddings`` rows follow ``grouped``'s order."""

@@ -119,3 +119,35 @@ def test_untrained_full_context_embedding_starts_as_the_plain_matching_head():
 def test_unknown_head_name_is_a_clear_error():
     with pytest.raises(ValueError, match="head must be one of"):
         build_head("siamese", HeadConfig())
+
+
+def test_adapted_prototypes_separate_classes_the_plain_prototypes_confuse():
+    # Two classes whose means point the same way; only a second, small coordinate tells them
+    # apart, so plain cosine prototypes tie while a fitted linear head does not.
+    generator = torch.Generator().manual_seed(0)
+    base = torch.tensor([1.0, 0.0, 0.0])
+    support = torch.cat(
+        [
+            base + torch.tensor([0.0, 0.3, 0.0]) + 0.01 * torch.randn(5, 3, generator=generator),
+            base + torch.tensor([0.0, -0.3, 0.0]) + 0.01 * torch.randn(5, 3, generator=generator),
+            base * 0
+            + torch.tensor([0.0, 0.0, 1.0])
+            + 0.01 * torch.randn(5, 3, generator=generator),
+        ]
+    )
+    labels = torch.tensor([0] * 5 + [1] * 5 + [2] * 5)
+    adapted = PrototypicalHead(HeadConfig(dim=3, adapt_steps=100, adapt_lr=0.05)).eval()
+    adapted.process_support_set(support, labels)
+    assert (adapted(support).argmax(dim=1) == labels).all()
+    assert not torch.equal(adapted.weights, adapted.prototypes)
+
+
+def test_adaptation_is_skipped_in_training_mode_and_new_classes_start_at_their_prototype():
+    support, labels = three_class_support()
+    head = PrototypicalHead(HeadConfig(dim=3, adapt_steps=20))
+    head.process_support_set(support, labels)  # training mode: meta-training owns the weights
+    assert torch.equal(head.weights, head.prototypes)
+    head.eval().process_support_set(support, labels)
+    head.add_class(40, torch.tensor([[1.0, 1.0, 1.0]]))
+    assert torch.allclose(head.weights[-1], torch.nn.functional.normalize(torch.ones(3), dim=0))
+    assert head.bias[-1] == 0

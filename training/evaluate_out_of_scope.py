@@ -84,6 +84,40 @@ def fit_confidence(runs: list, oos_share: float = 0.2) -> dict[str, list[float]]
     }
 
 
+def time_add_intent(train: dict[str, list[str]], n_intents: int = 1000, repeats: int = 20) -> dict:
+    """Median milliseconds to add one 10-example intent to a registry of ``n_intents``.
+
+    The registry is filled from CLINC150 training texts (reused across intent names); the timed
+    ``add_intent`` encodes its 10 examples with the real encoder. ``calibration_ms`` times the
+    detector's share: the per-intent statistics and the first decision's lazy global update.
+    """
+    from intentmeta import IntentClassifier
+
+    pool = [text for texts in train.values() for text in texts]
+    texts = [pool[i % len(pool)] for i in range(n_intents * 10)]
+    labels = [f"intent_{i // 10}" for i in range(n_intents * 10)]
+    clf = IntentClassifier(oos_threshold="auto").fit(texts, labels)
+    clf.classify("warm up")
+    total, calibration = [], []
+    for repeat in range(repeats):
+        examples = [f"{text} ({repeat})" for text in pool[repeat * 10 : repeat * 10 + 10]]
+        started = time.perf_counter()
+        clf.add_intent(f"new_{repeat}", examples)
+        total.append(time.perf_counter() - started)
+        embeddings = clf._intents[f"new_{repeat}"].embeddings
+        labels_now = clf.head.classes.tolist()
+        started = time.perf_counter()
+        clf.oos.add(clf._intents[f"new_{repeat}"].label, embeddings)
+        clf.oos.auto_thresholds(labels_now)
+        calibration.append(time.perf_counter() - started)
+    median = lambda xs: sorted(xs)[len(xs) // 2] * 1000  # noqa: E731
+    return {
+        "n_intents": n_intents,
+        "add_intent_ms": median(total),
+        "calibration_ms": median(calibration),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/clinc150", help="CLINC150 folder")
@@ -95,11 +129,15 @@ def main() -> None:
     parser.add_argument("--cache", default="results/embedding_cache/clinc150", help="embeddings")
     parser.add_argument("--plot", help="write the reliability diagram (all seeds) here")
     parser.add_argument("--fit-confidence", action="store_true", help="print refitted maps")
+    parser.add_argument("--timing", action="store_true", help="only time add_intent at 1,000")
     args = parser.parse_args()
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     split, train = load_clinc150(args.data, args.split)
+    if args.timing:
+        print(json.dumps(time_add_intent(train)))
+        return
     encoder = CachedEncoder(shared_encoder())
     load_cache(encoder, Path(args.cache))
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Prototypical Networks: each intent is the mean of its examples."""
+"""Prototypical Networks: each intent is the mean of its examples, optionally adapted."""
 
 from __future__ import annotations
 
@@ -17,8 +17,14 @@ class PrototypicalHead(FewShotHead):
     temperature. Per-class sums and counts are kept, so adding examples to one intent updates
     one row and nothing else.
 
+    With ``adapt_steps > 0`` (cosine metric), processing a whole support set also fits a linear
+    classifier initialised from the normalised prototypes — a few Adam steps of cross-entropy
+    on the support set, pulled toward the prototypes — the "prototypes as initialisation"
+    idea of Triantafillou et al. (2020, Proto-MAML, arXiv:1903.03096) without the inner-loop
+    meta-learning. A class added or edited one at a time starts at its plain prototype.
+
     Args:
-        config: Metric, temperature and projection settings.
+        config: Metric, temperature, projection and adaptation settings.
 
     Example:
         >>> import torch
@@ -34,34 +40,75 @@ class PrototypicalHead(FewShotHead):
         self.register_buffer("sums", torch.empty(0, dim))  # (n_classes, dim)
         self.register_buffer("counts", torch.empty(0))  # (n_classes,)
         self.register_buffer("prototypes", torch.empty(0, dim))  # (n_classes, dim)
+        self.register_buffer("weights", torch.empty(0, dim))  # (n_classes, dim), adapted rows
+        self.register_buffer("bias", torch.empty(0))  # (n_classes,), in logit units
+
+    @property
+    def adapts(self) -> bool:
+        """Whether whole support sets are adapted (only outside meta-training)."""
+        return self.config.adapt_steps > 0 and self.config.metric == "cosine" and not self.training
 
     def _reset_support(self, support: torch.Tensor, columns: torch.Tensor) -> None:
         n_classes = int(columns.max()) + 1
         self.sums = ops.class_sums(support, columns, n_classes)  # (n_classes, dim)
         self.counts = torch.bincount(columns, minlength=n_classes).to(support.dtype)
         self.prototypes = self._prototypes(self.sums, self.counts)
+        self.weights, self.bias = self.prototypes, torch.zeros(n_classes)
+        if self.adapts:
+            self.weights, self.bias = self._adapt(support, columns)
+
+    def _adapt(
+        self, support: torch.Tensor, columns: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fit ``(n_classes, dim)`` weights and ``(n_classes,)`` biases to the support set."""
+        with torch.inference_mode(False), torch.enable_grad():
+            # clone(): encoder outputs may be inference tensors, which autograd cannot save
+            inputs = F.normalize(support.detach().clone(), dim=-1)  # (n_support, dim)
+            targets = columns.clone()
+            start = self.prototypes.detach().clone()  # (n_classes, dim)
+            weights = start.clone().requires_grad_(True)
+            bias = torch.zeros(len(start), requires_grad=True)
+            optimiser = torch.optim.Adam([weights, bias], lr=self.config.adapt_lr)
+            temperature = float(self.temperature.detach())
+            for _ in range(self.config.adapt_steps):
+                optimiser.zero_grad()
+                logits = inputs @ weights.T / temperature + bias  # (n_support, n_classes)
+                pull = (weights - start).pow(2).sum() / len(start)
+                loss = F.cross_entropy(logits, targets)
+                (loss + self.config.adapt_regularisation * pull).backward()
+                optimiser.step()
+        return weights.detach(), bias.detach()
 
     def _add_rows(self, support: torch.Tensor, column: int) -> None:
         row_sum = support.sum(dim=0, keepdim=True)  # (1, dim)
         row_count = self.counts.new_tensor([support.shape[0]])
+        prototype = self._prototypes(row_sum, row_count)  # (1, dim)
         self.sums = torch.cat([self.sums, row_sum])
         self.counts = torch.cat([self.counts, row_count])
-        self.prototypes = torch.cat([self.prototypes, self._prototypes(row_sum, row_count)])
+        self.prototypes = torch.cat([self.prototypes, prototype])
+        self.weights = torch.cat([self.weights, prototype])
+        self.bias = torch.cat([self.bias, self.bias.new_zeros(1)])
 
     def _extend_row(self, support: torch.Tensor, column: int) -> None:
         self.sums[column] += support.sum(dim=0)
         self.counts[column] += support.shape[0]
-        self.prototypes[column] = self._prototypes(
+        prototype = self._prototypes(
             self.sums[column : column + 1], self.counts[column : column + 1]
         )[0]
+        self.prototypes[column] = prototype
+        if self.weights.data_ptr() != self.prototypes.data_ptr():
+            self.weights[column], self.bias[column] = prototype, 0.0  # back to the plain prototype
 
     def _drop_column(self, column: int) -> None:
         keep = torch.arange(self.n_classes) != column
+        shared = self.weights.data_ptr() == self.prototypes.data_ptr()
         self.sums, self.counts, self.prototypes = (
             self.sums[keep],
             self.counts[keep],
             self.prototypes[keep],
         )
+        self.weights = self.prototypes if shared else self.weights[keep]
+        self.bias = self.bias[keep]
 
     def _prototypes(self, sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         prototypes = sums / counts.unsqueeze(1)  # (n, dim)
@@ -70,5 +117,6 @@ class PrototypicalHead(FewShotHead):
 
     def _score(self, queries: torch.Tensor) -> torch.Tensor:
         if self.config.metric == "cosine":
-            return F.normalize(queries, dim=-1) @ self.prototypes.T  # (n_query, n_classes)
+            similarity = F.normalize(queries, dim=-1) @ self.weights.T  # (n_query, n_classes)
+            return similarity + self.bias * self.temperature  # bias survives the / temperature
         return -ops.squared_euclidean_distances(queries, self.prototypes)
