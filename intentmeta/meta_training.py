@@ -11,7 +11,6 @@ never seen, not on the training intents.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from tqdm.auto import tqdm
 
 from intentmeta.episodes import Episode, EpisodeSampler
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
+from intentmeta.heads.weights import head_parameters, load_parameters
 
 
 @dataclass
@@ -183,7 +183,7 @@ def train_head(
     )
     validate = _validator(validation, config) if validation is not None else None
     history = TrainHistory()
-    best_state = copy.deepcopy(head.state_dict())
+    best_state = head_parameters(head)
     if validate is not None:
         history.best_validation_accuracy = validate(head)
         history.validation_steps.append(0)
@@ -214,14 +214,14 @@ def train_head(
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{score:.3f}")
         if score > history.best_validation_accuracy:
             history.best_validation_accuracy, history.best_step, stale = score, step, 0
-            best_state = copy.deepcopy(head.state_dict())
+            best_state = head_parameters(head)
         else:
             stale += 1
             if config.patience and stale >= config.patience:
                 history.stopped_early = True
                 break
     if validate is not None:
-        head.load_state_dict(best_state)
+        load_parameters(head, best_state)
     head.log_temperature.requires_grad_(True)
     return fresh_copy(head), history
 
@@ -266,8 +266,6 @@ def _validator(validation: tuple[torch.Tensor, torch.Tensor], config: TrainConfi
 
 def fresh_copy(head: FewShotHead) -> FewShotHead:
     """A copy of a head with its learned parameters, no support set, in eval mode."""
-    from intentmeta.heads.weights import head_parameters, load_parameters
-
     fresh = build_head(head_kind(head), head.config)
     load_parameters(fresh, head_parameters(head))
     return fresh.eval()

@@ -35,7 +35,7 @@ def held_out_accuracy(head, embeddings, labels) -> float:
 
 def quick_config(**changes) -> TrainConfig:
     settings = dict(
-        n_way=5, k_shot=3, n_query=5, episodes=150, lr=3e-2, identity_weight=0.0,
+        n_way=5, k_shot=3, n_query=5, episodes=100, lr=3e-2, identity_weight=0.0,
         validate_every=25, validation_episodes=10, validation_way=5, progress=False,
     )  # fmt: skip
     return TrainConfig(**{**settings, **changes})
@@ -142,3 +142,27 @@ def test_classifier_uses_a_training_run_directory(fake_encoder, toy_intents, tmp
     head.process_support_set(embeddings, labels)
     with torch.no_grad():
         assert torch.equal(clf.head(queries), head(queries))
+
+
+def test_train_command_writes_a_run_the_classifier_loads(fake_encoder, tmp_path, monkeypatch):
+    import intentmeta.encoder
+    from intentmeta.cli import main
+
+    monkeypatch.setattr(intentmeta.encoder, "shared_encoder", lambda *args: fake_encoder)
+    rows = ["text,label"] + [
+        f"topic{c} word{c}x{i} filler{i},intent{c}" for c in range(8) for i in range(6)
+    ]
+    (tmp_path / "train.csv").write_text("\n".join(rows))
+    out = tmp_path / "run"
+    status = main(
+        ["train", "--data", str(tmp_path / "train.csv"), "--out", str(out), "--episodes", "6",
+         "--n-way", "3", "--k-shot", "2", "--queries", "2", "--validate-every", "2",
+         "--validation-fraction", "0.5", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    meta = json.loads((out / "head.json").read_text())
+    assert meta["training_intents"] == meta["validation_intents"] == 4
+    clf = IntentClassifier(encoder=fake_encoder, head_weights=out, oos_threshold=None)
+    clf.add_intent("a", ["topic1 word"])
+    clf.add_intent("b", ["topic2 word"])
+    assert clf.predict(["topic2"]) == ["b"]
