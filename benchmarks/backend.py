@@ -11,6 +11,7 @@ from bench_common import interleaved, same_length_texts, summary
 
 from intentmeta import IntentClassifier
 from intentmeta.encoder import SentenceEncoder
+from intentmeta.heads import HeadConfig
 
 
 def read_split(path: Path) -> tuple[list[str], list[str]]:
@@ -49,8 +50,8 @@ def ten_shot_accuracy(
 ) -> list[float]:
     """Full-class K-shot accuracy (%): ``shots`` examples per intent sampled per seed.
 
-    The library's own path: the default prototypical head with cosine similarity, no
-    out-of-scope rejection, ``fit`` then ``predict`` on the whole test split.
+    The library's own path: the prototypical head, plain cosine prototypes, no out-of-scope
+    rejection, ``fit`` then ``predict`` on the whole test split.
     """
     by_intent: dict[str, list[str]] = {}
     for text, intent in zip(*train, strict=True):
@@ -63,7 +64,9 @@ def ten_shot_accuracy(
             for text in rng.sample(by_intent[intent], shots):
                 texts.append(text)
                 labels.append(intent)
-        clf = IntentClassifier(encoder=encoder, oos_threshold=None).fit(texts, labels)
+        plain = HeadConfig(adapt_steps=0)  # the cosine prototypes the issue compares on
+        clf = IntentClassifier(encoder=encoder, oos_threshold=None, head_config=plain)
+        clf.fit(texts, labels)
         predicted = clf.predict(test[0])
         correct = sum(p == y for p, y in zip(predicted, test[1], strict=True))
         accuracies.append(100.0 * correct / len(test[1]))
