@@ -35,7 +35,7 @@ def prefill(encoder: SentenceEncoder, n_intents: int, per_intent: int, seed: int
 
 
 def registry(encoder: SentenceEncoder, n_intents: int, per_intent: int = 2) -> tuple:
-    """A classifier (real encoder, out-of-scope calibration on) holding ``n_intents`` synthetic intents.
+    """A classifier (real encoder, automatic out-of-scope) with ``n_intents`` synthetic intents.
 
     Returns:
         The classifier and the seconds ``fit`` took.
