@@ -48,6 +48,7 @@ class TrainConfig:
         validation_episodes: Fixed episodes averaged at each validation.
         validation_way: Intents per validation episode (0: all validation intents).
         patience: Validations without improvement before stopping (0: never stop early).
+        keep_best: Return the best validated weights (off: the last ones, to measure overfitting).
         seed: Seed of episode sampling, noise and initialisation.
         progress: Show a tqdm bar.
     """
@@ -69,6 +70,7 @@ class TrainConfig:
     validation_episodes: int = 20  # averaged, so the validation curve is not noise
     validation_way: int = 0  # all validation intents: the closest to real use
     patience: int = 5  # validations without improvement before stopping
+    keep_best: bool = True  # the untrained head counts too: training must earn its place
     seed: int = 0  # everything random derives from this
     progress: bool = True  # a tqdm bar on the terminal
 
@@ -83,7 +85,8 @@ class TrainHistory:
         accuracy: Training episode query accuracy at each logged step.
         validation_steps: Episode index of each validation (0 is the untrained head).
         validation_accuracy: Mean validation episode accuracy at each validation.
-        best_step: Episode whose weights were kept (0: the untrained head was best).
+        best_step: Episode of the best validation, whose weights are kept unless
+            ``keep_best`` is off (0: the untrained head was best).
         best_validation_accuracy: Validation accuracy of the kept weights.
         stopped_early: Whether patience ran out before ``episodes``.
     """
@@ -102,6 +105,7 @@ def episode_loss(
     head: FewShotHead,
     embeddings: torch.Tensor,
     episode: Episode,
+    noise: tuple[float, torch.Generator] | None = None,
 ) -> tuple[torch.Tensor, float]:
     """Cross-entropy and accuracy of a head on one episode's queries.
 
@@ -109,15 +113,16 @@ def episode_loss(
         head: The head; its support set is replaced.
         embeddings: ``(n, dim)`` embeddings the episode's rows index.
         episode: An episode of :class:`~intentmeta.episodes.EpisodeSampler`.
+        noise: ``(norm, generator)`` of Gaussian noise added to the episode's embeddings.
 
     Returns:
         The mean query cross-entropy (differentiable) and the query accuracy.
     """
     query_labels = torch.tensor(episode.query_labels)
-    head.process_support_set(
-        embeddings[episode.support_indices], torch.tensor(episode.support_labels)
-    )
-    logits = head(embeddings[episode.query_indices])  # (n_way * n_query, n_way)
+    support = _add_noise(embeddings[episode.support_indices], noise)  # (n_way * k_shot, dim)
+    queries = _add_noise(embeddings[episode.query_indices], noise)  # (n_way * n_query, dim)
+    head.process_support_set(support, torch.tensor(episode.support_labels))
+    logits = head(queries)  # (n_way * n_query, n_way)
     accuracy = (logits.argmax(dim=1) == query_labels).float().mean().item()
     return F.cross_entropy(logits, query_labels), accuracy
 
@@ -197,8 +202,8 @@ def train_head(
     for step in bar:
         head.train()
         episode = next(episodes)
-        noisy = _add_noise(embeddings, config.embedding_noise, generator)
-        loss, accuracy = episode_loss(head, noisy, episode)
+        noise = (config.embedding_noise, generator)
+        loss, accuracy = episode_loss(head, embeddings, episode, noise)
         loss = loss + config.identity_weight * identity_penalty(head)
         optimiser.zero_grad()
         loss.backward()
@@ -220,7 +225,7 @@ def train_head(
             if config.patience and stale >= config.patience:
                 history.stopped_early = True
                 break
-    if validate is not None:
+    if validate is not None and config.keep_best:
         load_parameters(head, best_state)
     head.log_temperature.requires_grad_(True)
     return fresh_copy(head), history
@@ -235,11 +240,15 @@ def _classes_with(labels: torch.Tensor, needed: int, what: str) -> int:
     return eligible
 
 
-def _add_noise(embeddings: torch.Tensor, norm: float, generator: torch.Generator) -> torch.Tensor:
-    if norm <= 0:
+def _add_noise(
+    embeddings: torch.Tensor, noise: tuple[float, torch.Generator] | None
+) -> torch.Tensor:
+    """Embeddings plus Gaussian noise whose expected norm is ``noise[0]``."""
+    if noise is None or noise[0] <= 0:
         return embeddings
-    noise = torch.randn(embeddings.shape, generator=generator)  # (n, dim)
-    return embeddings + noise * (norm / math.sqrt(embeddings.shape[1]))
+    norm, generator = noise
+    gaussian = torch.randn(embeddings.shape, generator=generator)  # (n, dim)
+    return embeddings + gaussian * (norm / math.sqrt(embeddings.shape[1]))
 
 
 def _validator(validation: tuple[torch.Tensor, torch.Tensor], config: TrainConfig):

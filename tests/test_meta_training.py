@@ -166,3 +166,20 @@ def test_train_command_writes_a_run_the_classifier_loads(fake_encoder, tmp_path,
     clf.add_intent("a", ["topic1 word"])
     clf.add_intent("b", ["topic2 word"])
     assert clf.predict(["topic2"]) == ["b"]
+
+
+def test_embedding_noise_changes_training_but_not_the_data(synthetic_task):
+    train, _ = synthetic_task
+    before = train[0].clone()
+    clean, _ = train_head(*train, quick_config(episodes=10))
+    noisy, _ = train_head(*train, quick_config(episodes=10, embedding_noise=1.0))
+    assert not torch.equal(clean.projection.weight, noisy.projection.weight)
+    assert torch.equal(train[0], before)
+
+
+def test_without_keep_best_the_last_weights_are_returned(synthetic_task):
+    train, validation = synthetic_task
+    order = torch.randperm(train[1].numel(), generator=torch.Generator().manual_seed(0))
+    config = quick_config(episodes=20, lr=0.1, keep_best=False)
+    head, _ = train_head(train[0], train[1][order], config, validation=validation)
+    assert not torch.equal(head.projection.weight, torch.eye(DIM))
