@@ -42,8 +42,9 @@ class ClassifierConfig:
         head: ``"prototypical"`` or ``"matching"``.
         head_weights: ``None`` (parameter-free), a directory written by meta-training, or
             ``"default"`` for the weights shipped in the package.
-        oos_threshold: ``"auto"`` (calibrated from the examples), a float (reject when the best
-            intent's similarity is below it), or ``None`` (never reject).
+        oos_threshold: ``"auto"`` (calibrated from the examples), a float (reject when the
+            cosine of the raw message embedding to the best intent's prototype, the normalised
+            mean of its example embeddings, is below it), or ``None`` (never reject).
         top_k: How many intents ``Prediction.scores`` lists.
         head_config: Metric, temperature and prototype adaptation of the head.
     """
