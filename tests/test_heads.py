@@ -142,12 +142,14 @@ def test_adapted_prototypes_separate_classes_the_plain_prototypes_confuse():
     assert not torch.equal(adapted.weights, adapted.prototypes)
 
 
-def test_adaptation_is_skipped_in_training_mode_and_new_classes_start_at_their_prototype():
+def test_adaptation_is_skipped_in_training_mode_and_new_classes_start_at_a_scaled_prototype():
     support, labels = three_class_support()
     head = PrototypicalHead(HeadConfig(dim=3, adapt_steps=20))
     head.process_support_set(support, labels)  # training mode: meta-training owns the weights
     assert torch.equal(head.weights, head.prototypes)
     head.eval().process_support_set(support, labels)
     head.add_class(40, torch.tensor([[1.0, 1.0, 1.0]]))
-    assert torch.allclose(head.weights[-1], torch.nn.functional.normalize(torch.ones(3), dim=0))
+    expected = torch.nn.functional.normalize(torch.ones(3), dim=0) * head.row_scale
+    assert torch.allclose(head.weights[-1], expected)
+    assert head.row_scale == head.weights[:3].norm(dim=1).mean()
     assert head.bias[-1] == 0
