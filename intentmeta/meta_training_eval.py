@@ -209,3 +209,20 @@ def recipe_main(
     )
     print(f"kept episode {report['best_step']} (0 = the untrained head); in {out}:")
     print((Path(out) / "transfer.md").read_text())
+
+
+def sweep_table(reports: dict[str, dict]) -> str:
+    """One Markdown row per training run: the trained head's accuracy on each test, mean ± CI.
+
+    Args:
+        reports: Run name -> the report of :func:`transfer_experiment`.
+    """
+    columns = [(s, k) for s in ("banking77", "clinc150_holdout") for k in ("5", "10")]
+    header = " | ".join(f"{s} {k}-shot" for s, k in columns)
+    lines = [f"| run | kept episode | {header} |", "| --- | --- |" + " --- |" * len(columns)]
+    for name, report in reports.items():
+        method = next(m for m in report["banking77"]["5"] if m.endswith("meta-trained"))
+        cells = [report[s][k][method] for s, k in columns]
+        row = " | ".join(f"{c['mean']:.2f} ± {c['ci95']:.2f}" for c in cells)
+        lines.append(f"| {name} | {report['best_step']} | {row} |")
+    return "\n".join(lines)

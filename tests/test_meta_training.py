@@ -183,3 +183,19 @@ def test_without_keep_best_the_last_weights_are_returned(synthetic_task):
     config = quick_config(episodes=20, lr=0.1, keep_best=False)
     head, _ = train_head(train[0], train[1][order], config, validation=validation)
     assert not torch.equal(head.projection.weight, torch.eye(DIM))
+
+
+def test_transfer_comparison_reports_every_method_for_every_k(synthetic_task, trained):
+    from intentmeta.heads import HeadConfig, build_head
+    from intentmeta.meta_training_eval import compare_heads, format_comparison
+
+    x, y = buried_clusters(6, 12, seed=3)
+    intents = [f"intent{int(c)}" for c in y]
+    heads = {"trained": trained[0], "untrained": build_head("prototypical", HeadConfig(dim=DIM))}
+    results = compare_heads(heads, (x[::2], intents[::2]), (x[1::2], intents[1::2]), (1, 3), 2)
+    assert list(results) == ["1", "3"]
+    assert set(results["3"]) == {"trained", "untrained", "logistic_regression"}
+    assert all(0 <= v <= 100 for v in results["3"]["trained"]["values"])
+    table = format_comparison(results, "toy")
+    assert table.splitlines()[0] == "| toy | 1-shot | 3-shot |"
+    assert len(table.splitlines()) == 5
