@@ -74,6 +74,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if getattr(args, "oos", False):
+        from intentmeta.evaluate_oos import run_from_cli as run_out_of_scope
+
+        return run_out_of_scope(args)
     from intentmeta.evaluate import run_from_cli
 
     return run_from_cli(args)
@@ -156,6 +160,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", default="default", help="encoder model name or path")
     parser.add_argument("--cache-dir", help="embedding cache (default: ~/.cache/intentmeta)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--oos",
+        action="store_true",
+        help="CLINC150 out-of-scope rejection and calibration instead (one --shots K, default 10)",
+    )
     parser.set_defaults(func=_eval)
 
 

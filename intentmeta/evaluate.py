@@ -20,6 +20,7 @@ import functools
 import math
 import platform
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -112,7 +113,12 @@ def logistic_regression(support, labels, queries, n_classes, c: float = 10.0) ->
     from sklearn.linear_model import LogisticRegression
 
     # On an episode-sized problem, waking BLAS threads costs ten times the fit itself.
-    with _blas_threads().limit(limits=1 if len(support) < 2000 else None):
+    with (
+        _blas_threads().limit(limits=1 if len(support) < 2000 else None),
+        warnings.catch_warnings(),
+    ):
+        # 1-shot support has as many classes as rows, which sklearn mistakes for regression.
+        warnings.filterwarnings("ignore", message="The number of unique classes")
         model = LogisticRegression(C=c, max_iter=2000).fit(support.numpy(), labels.numpy())
         return torch.from_numpy(model.predict(queries.numpy())).long()
 

@@ -67,8 +67,15 @@ def plot_accuracy(all_results: Sequence[dict], path: str | Path) -> Path:
         for name in results["full_class"][shots[0]]:
             means = [results["full_class"][k][name]["accuracy"]["mean"] for k in shots]
             errors = [results["full_class"][k][name]["accuracy"]["ci95"] or 0 for k in shots]
+            # dashed: the default classifier often coincides with one of the heads
             axis.errorbar(
-                [int(k) for k in shots], means, yerr=errors, marker="o", capsize=3, label=name
+                [int(k) for k in shots],
+                means,
+                yerr=errors,
+                marker="o",
+                capsize=3,
+                label=name,
+                linestyle="--" if name == "default" else "-",
             )
         axis.set_xscale("log", base=2)
         axis.set_xticks([int(k) for k in shots], labels=shots)

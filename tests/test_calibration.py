@@ -192,3 +192,29 @@ def test_real_encoder_rejects_an_unrelated_question_for_the_builtin_intents(real
     assert clf.classify("what is the boiling point of nitrogen").is_out_of_scope
     first = clf.examples(clf.intents[0])[0]
     assert clf.classify(first).intent == clf.intents[0]
+
+
+def test_out_of_scope_benchmark_counts_rejections_as_recall_and_right_intents_as_accuracy(
+    fake_encoder, toy_intents
+):
+    from intentmeta.evaluate_oos import OosSplit, run_seed, summarise
+
+    split = OosSplit(
+        texts=["where is my parcel now", "refund my money", "hello hello"],
+        labels=["track_order", "refund", "greeting"],
+        oos_texts=[UNRELATED, "violin sonata in g minor"],
+    )
+    run = run_seed(fake_encoder, split, toy_intents, shots=3, seed=0)
+    predictions = build(fake_encoder, toy_intents).predict(split.texts + split.oos_texts)
+    truth = [*split.labels, "oos", "oos"]
+    right = [p == t for p, t in zip(predictions, truth, strict=True)]
+    assert run.in_scope_accuracy == pytest.approx(sum(right[:3]) / 3)
+    assert run.oos_recall == pytest.approx(sum(right[3:]) / 2)
+    assert run.correct.tolist() == right
+    assert set(summarise([run, run])) == {
+        "in_scope_accuracy",
+        "oos_recall",
+        "oos_precision",
+        "auroc",
+        "ece",
+    }
