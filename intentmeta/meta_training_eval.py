@@ -77,7 +77,11 @@ def compare_heads(
 
 
 def format_comparison(results: dict[str, dict[str, dict]], title: str) -> str:
-    """A Markdown table: one row per method, one column per K, ``mean ± ci95``."""
+    """A Markdown table: one row per method, one column per K, ``mean ± ci95``.
+
+    When a meta-trained and a parameter-free head are both present, a last row gives their
+    paired difference (same support sets), the figure that decides whether training helps.
+    """
     shots = list(results)
     methods = list(results[shots[0]])
     lines = [
@@ -85,11 +89,30 @@ def format_comparison(results: dict[str, dict[str, dict]], title: str) -> str:
         "| --- | " + " | ".join("---" for _ in shots) + " |",
     ]
     for method in methods:
-        cells = [
-            f"{results[k][method]['mean']:.2f} ± {results[k][method]['ci95']:.2f}" for k in shots
-        ]
+        cells = [_cell(results[k][method]) for k in shots]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    trained = [m for m in methods if m.endswith("meta-trained")]
+    untrained = [m for m in methods if m.endswith("parameter-free")]
+    if trained and untrained:
+        differences = [
+            paired_difference(results[k][trained[0]], results[k][untrained[0]]) for k in shots
+        ]
+        cells = [_cell(difference, "+") for difference in differences]
+        lines.append("| difference (paired) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def paired_difference(a: dict, b: dict) -> dict:
+    """Mean ± 95% CI of ``a - b`` over seeds, both measured on the same support sets.
+
+    >>> paired_difference({"values": [80.0, 82.0]}, {"values": [79.0, 80.0]})["mean"]
+    1.5
+    """
+    return _summary([x - y for x, y in zip(a["values"], b["values"], strict=True)])
+
+
+def _cell(summary: dict, sign: str = "") -> str:
+    return f"{summary['mean']:{sign}.2f} ± {summary['ci95']:.2f}"
 
 
 def _summary(values: list[float]) -> dict:

@@ -191,11 +191,13 @@ def test_transfer_comparison_reports_every_method_for_every_k(synthetic_task, tr
 
     x, y = buried_clusters(6, 12, seed=3)
     intents = [f"intent{int(c)}" for c in y]
-    heads = {"trained": trained[0], "untrained": build_head("prototypical", HeadConfig(dim=DIM))}
+    untrained = build_head("prototypical", HeadConfig(dim=DIM))
+    heads = {"p meta-trained": trained[0], "p parameter-free": untrained}
     results = compare_heads(heads, (x[::2], intents[::2]), (x[1::2], intents[1::2]), (1, 3), 2)
     assert list(results) == ["1", "3"]
-    assert set(results["3"]) == {"trained", "untrained", "logistic_regression"}
-    assert all(0 <= v <= 100 for v in results["3"]["trained"]["values"])
-    table = format_comparison(results, "toy")
-    assert table.splitlines()[0] == "| toy | 1-shot | 3-shot |"
-    assert len(table.splitlines()) == 5
+    assert set(results["3"]) == {"p meta-trained", "p parameter-free", "logistic_regression"}
+    assert all(0 <= v <= 100 for v in results["3"]["p meta-trained"]["values"])
+    table = format_comparison(results, "toy").splitlines()
+    assert table[0] == "| toy | 1-shot | 3-shot |"
+    assert len(table) == 6
+    assert table[-1].startswith("| difference (paired) | ")
