@@ -153,3 +153,10 @@ def test_adaptation_is_skipped_in_training_mode_and_new_classes_start_at_a_scale
     assert torch.allclose(head.weights[-1], expected)
     assert head.row_scale == head.weights[:3].norm(dim=1).mean()
     assert head.bias[-1] == 0
+
+
+def test_adaptation_runs_fewer_steps_on_large_support_sets_and_none_past_its_budget():
+    head = PrototypicalHead(HeadConfig(dim=384, adapt_steps=100, adapt_max_work=5e10))
+    assert head.adaptation_steps(1_500, 150) == 100  # CLINC150, 10 shots: in full
+    assert 10 <= head.adaptation_steps(10_000, 150) < 100
+    assert head.adaptation_steps(20_000, 1_000) == 0  # plain prototypes: fit stays fast

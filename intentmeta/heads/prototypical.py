@@ -51,6 +51,12 @@ class PrototypicalHead(FewShotHead):
         """Whether whole support sets are adapted (only outside meta-training)."""
         return self.config.adapt_steps > 0 and self.config.metric == "cosine" and not self.training
 
+    def adaptation_steps(self, n_support: int, n_classes: int) -> int:
+        """Steps the adaptation can afford for a support set of this size (0: skip it)."""
+        work_per_step = 3.0 * n_support * n_classes * self.config.dim
+        steps = min(self.config.adapt_steps, int(self.config.adapt_max_work / work_per_step))
+        return steps if steps >= 10 else 0
+
     def _reset_support(self, support: torch.Tensor, columns: torch.Tensor) -> None:
         n_classes = int(columns.max()) + 1
         self.sums = ops.class_sums(support, columns, n_classes)  # (n_classes, dim)
@@ -58,14 +64,15 @@ class PrototypicalHead(FewShotHead):
         self.prototypes = self._prototypes(self.sums, self.counts)
         self.weights, self.bias = self.prototypes, torch.zeros(n_classes)
         self.row_scale = torch.tensor(1.0)
-        if self.adapts:
-            self.weights, self.bias = self._adapt(support, columns)
+        steps = self.adaptation_steps(len(support), n_classes) if self.adapts else 0
+        if steps:
+            self.weights, self.bias = self._adapt(support, columns, steps)
             self.row_scale = self.weights.norm(dim=1).mean()
 
     def _adapt(
-        self, support: torch.Tensor, columns: torch.Tensor
+        self, support: torch.Tensor, columns: torch.Tensor, steps: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fit ``(n_classes, dim)`` weights and ``(n_classes,)`` biases to the support set."""
+        """Fit ``(n_classes, dim)`` weights and ``(n_classes,)`` biases in ``steps`` Adam steps."""
         with torch.inference_mode(False), torch.enable_grad():
             # clone(): encoder outputs may be inference tensors, which autograd cannot save
             inputs = F.normalize(support.detach().clone(), dim=-1)  # (n_support, dim)
@@ -75,7 +82,7 @@ class PrototypicalHead(FewShotHead):
             bias = torch.zeros(len(start), requires_grad=True)
             optimiser = torch.optim.Adam([weights, bias], lr=self.config.adapt_lr)
             temperature = float(self.temperature.detach())
-            for _ in range(self.config.adapt_steps):
+            for _ in range(steps):
                 optimiser.zero_grad()
                 logits = inputs @ weights.T / temperature + bias  # (n_support, n_classes)
                 pull = (weights - start).pow(2).sum() / len(start)
