@@ -182,7 +182,12 @@ def transfer_experiment(
             load_dataset(clinc_dir, "test").subset(intents=holdout),
         ),
     }
-    report = {"best_step": history.best_step, "stopped_early": history.stopped_early}
+    last_step = history.steps[-1] if history.steps else 0
+    report = {
+        "kept_step": history.best_step if config.keep_best else last_step,
+        "best_step": history.best_step,
+        "stopped_early": history.stopped_early,
+    }
     tables = []
     for name, (pool, evaluation) in sets.items():
         pool_x, evaluation_x = (
@@ -230,7 +235,7 @@ def recipe_main(
         holdout_domains,
         cache_dir=args.cache_dir,
     )
-    print(f"kept episode {report['best_step']} (0 = the untrained head); in {out}:")
+    print(f"kept episode {report['kept_step']} (0 = the untrained head); in {out}:")
     print((Path(out) / "transfer.md").read_text())
 
 
@@ -247,5 +252,5 @@ def sweep_table(reports: dict[str, dict]) -> str:
         method = next(m for m in report["banking77"]["5"] if m.endswith("meta-trained"))
         cells = [report[s][k][method] for s, k in columns]
         row = " | ".join(f"{c['mean']:.2f} ± {c['ci95']:.2f}" for c in cells)
-        lines.append(f"| {name} | {report['best_step']} | {row} |")
+        lines.append(f"| {name} | {report['kept_step']} | {row} |")
     return "\n".join(lines)

@@ -48,7 +48,9 @@ def plot_history(history: TrainHistory, path: str | Path) -> Path:
         accuracy_axis.plot(
             history.validation_steps, history.validation_accuracy, "o-", label="validation"
         )
-        accuracy_axis.axvline(history.best_step, color="grey", linestyle=":", label="kept")
+        accuracy_axis.axvline(
+            history.best_step, color="grey", linestyle=":", label="best validation"
+        )
     accuracy_axis.set(xlabel="episode", ylabel="query accuracy", title="accuracy")
     accuracy_axis.legend()
     figure.tight_layout()
