@@ -201,3 +201,16 @@ def test_transfer_comparison_reports_every_method_for_every_k(synthetic_task, tr
     assert table[0] == "| toy | 1-shot | 3-shot |"
     assert len(table) == 6
     assert table[-1].startswith("| difference (paired) | ")
+
+
+def test_validation_and_holdout_domains_are_disjoint_from_training(tmp_path):
+    from intentmeta.data import IntentDataset
+    from intentmeta.meta_training_data import split_intents
+
+    domains = {"shop": ["buy", "refund"], "travel": ["book"], "home": ["lights"]}
+    (tmp_path / "domains.json").write_text(json.dumps(domains))
+    data = IntentDataset(["m1", "m2", "m3", "m4"], ["buy", "refund", "book", "lights"])
+    train, validation = split_intents(data, str(tmp_path), ["travel"], ["home"])
+    assert (train, validation) == (["buy", "refund"], ["book"])
+    with pytest.raises(ValueError, match="unknown domains"):
+        split_intents(data, str(tmp_path), ["sports"])
