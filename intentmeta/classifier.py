@@ -310,12 +310,22 @@ class IntentClassifier:
             embeddings = torch.cat([intent.embeddings for intent in self._intents.values()])
             self._replace(grouped, embeddings)
 
-    def _replace(self, grouped: dict[str, list[str]], embeddings: torch.Tensor) -> None:
-        """Swap in a whole new set of intents: ``embeddings`` rows follow ``grouped``'s order."""
+    def _replace(
+        self,
+        grouped: dict[str, list[str]],
+        embeddings: torch.Tensor,
+        head_buffers: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        """Swap in a whole new set of intents: ``embeddings`` rows follow ``grouped``'s order.
+
+        ``head_buffers`` (saved support state, classes numbered by intent position) restore the
+        head exactly; when they are missing or do not fit, the support set is processed anew.
+        """
         counts = [len(group) for group in grouped.values()]
         labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
         new_head = self._blank_head()
-        new_head.process_support_set(embeddings, labels)
+        if not self._restore_head(new_head, head_buffers, len(counts)):
+            new_head.process_support_set(embeddings, labels)
         pieces = embeddings.split(counts)
         with self._lock:
             self.head = new_head
@@ -327,6 +337,25 @@ class IntentClassifier:
             }
             self._next_label = len(counts)
             self.oos.reset(self)
+
+    @staticmethod
+    def _restore_head(
+        head: FewShotHead, buffers: dict[str, torch.Tensor] | None, n_intents: int
+    ) -> bool:
+        """Load saved support buffers into ``head``; False if there are none or they don't fit."""
+        own = dict(head.named_buffers())
+        if not buffers or set(buffers) != set(own):
+            return False
+        classes = buffers["classes"]
+        if sorted(classes.tolist()) != list(range(n_intents)):
+            return False
+        state = {**head.state_dict(), **buffers}
+        try:
+            head.load_state_dict(state)
+            head(torch.zeros(1, head.config.dim))  # a damaged buffer fails here, not later
+        except (RuntimeError, ValueError):
+            return False
+        return True
 
     def _blank_head(self) -> FewShotHead:
         head = build_head(self.config.head, self.head.config)
@@ -480,7 +509,19 @@ class IntentClassifier:
             tensors = {f"head.{k}": v for k, v in head_parameters(self.head).items()}
             if self._intents:
                 tensors["embeddings"] = torch.cat([i.embeddings for i in self._intents.values()])
+                tensors.update({f"head_buffer.{k}": v for k, v in self._head_buffers().items()})
             storage.save_registry(path, manifest, tensors)
+
+    def _head_buffers(self) -> dict[str, torch.Tensor]:
+        """The head's support state, its class labels renumbered by intent position.
+
+        Saved so that a loaded classifier scores exactly as the saved one did, even where
+        intents were added one at a time after an adaptation that a reload would redo jointly.
+        """
+        position = {intent.label: i for i, intent in enumerate(self._intents.values())}
+        buffers = dict(self.head.named_buffers())
+        buffers["classes"] = torch.tensor([position[c] for c in self.head.classes.tolist()])
+        return buffers
 
     @classmethod
     def load(
@@ -548,7 +589,8 @@ class IntentClassifier:
             }
         except (TypeError, ValueError) as error:
             raise storage.RegistryError(f"registry at {str(path)!r}: {error}") from None
-        clf._replace(grouped, embeddings.float())
+        buffers = {k[12:]: v for k, v in tensors.items() if k.startswith("head_buffer.")}
+        clf._replace(grouped, embeddings.float(), head_buffers=buffers if same_encoder else None)
         clf.oos.load_state(manifest.get("oos"), clf)
         return clf
 
