@@ -54,8 +54,20 @@ class ClassifierConfig:
     head_weights: str | None = None  # parameter-free unless meta-trained weights are given
     oos_threshold: float | str | None = "auto"  # calibrated from the intents' own examples
     top_k: int = 5  # enough for a bar chart of the runners-up
-    # Adapted prototypes: measured above logistic regression on BANKING77 and CLINC150.
-    head_config: HeadConfig = field(default_factory=lambda: HeadConfig(adapt_steps=100))
+    head_config: HeadConfig = field(default_factory=lambda: default_head_config("prototypical"))
+
+
+def default_head_config(head: str) -> HeadConfig:
+    """The settings each head is used with unless told otherwise (chosen on validation splits).
+
+    Prototypical: prototypes adapted to the support set, with a tenth of the score from the
+    nearest example (BANKING77 / CLINC150 validation, 10-shot: 84.9 / 91.1, against 84.4 / 91.2
+    for logistic regression and 80.1 / 89.1 for plain prototypes). Matching: attention in a
+    whitened space at temperature 0.1 (83.2 / 86.1, against 82.5 / 84.5 plain).
+    """
+    if head == "matching":
+        return HeadConfig(temperature=0.1, whitening=0.7)
+    return HeadConfig(temperature=0.1, adapt_steps=100, nearest_weight=0.1)
 
 
 @dataclass
@@ -111,7 +123,7 @@ class IntentClassifier:
             shared_encoder(EncoderConfig(model=encoder)) if isinstance(encoder, str) else encoder
         )
         head_config = HeadConfig(
-            **{**asdict(head_config or ClassifierConfig().head_config), "dim": self.encoder.dim}
+            **{**asdict(head_config or default_head_config(head)), "dim": self.encoder.dim}
         )
         self.config = ClassifierConfig(
             encoder=self.encoder.name if not isinstance(encoder, str) else encoder,

@@ -10,7 +10,8 @@ Two protocols, both on one set of cached frozen-encoder embeddings:
   mean accuracy ± 95% CI over episodes.
 
 Methods side by side: 1-NN cosine, logistic regression, the prototypical and matching heads
-(parameter-free), and the default :class:`~intentmeta.IntentClassifier` exactly as configured.
+(parameter-free), ``IntentClassifier(head="matching")`` and the default
+:class:`~intentmeta.IntentClassifier`, both exactly as configured.
 """
 
 from __future__ import annotations
@@ -158,21 +159,27 @@ class _RowEncoder:
         return self.embeddings[rows] if len(rows) else torch.empty(0, self.dim)
 
 
-def default_classifier(support, labels, queries, n_classes) -> torch.Tensor:
-    """The default :class:`~intentmeta.IntentClassifier` (its configured head), no rejection.
+def _classifier_method(head: str) -> Method:
+    def predict(support, labels, queries, n_classes) -> torch.Tensor:
+        from intentmeta.classifier import IntentClassifier
 
-    The classifier is built and fitted through its public API on an encoder that returns the
-    precomputed embeddings, so whatever the default becomes is what is measured.
-    """
-    from intentmeta.classifier import IntentClassifier
+        encoder = _RowEncoder(torch.cat([support, queries]))
+        names = [f"intent{c}" for c in range(n_classes)]
+        clf = IntentClassifier(encoder=encoder, head=head, oos_threshold=None)
+        clf.fit([f"row{i}" for i in range(len(support))], [names[int(c)] for c in labels])
+        predicted = clf.predict([f"row{len(support) + j}" for j in range(len(queries))])
+        column = {name: c for c, name in enumerate(names)}
+        return torch.tensor([column[name] for name in predicted], dtype=torch.long)
 
-    encoder = _RowEncoder(torch.cat([support, queries]))
-    names = [f"intent{c}" for c in range(n_classes)]
-    clf = IntentClassifier(encoder=encoder, oos_threshold=None)
-    clf.fit([f"row{i}" for i in range(len(support))], [names[int(c)] for c in labels])
-    predicted = clf.predict([f"row{len(support) + j}" for j in range(len(queries))])
-    column = {name: c for c, name in enumerate(names)}
-    return torch.tensor([column[name] for name in predicted], dtype=torch.long)
+    predict.__doc__ = (
+        f"``IntentClassifier(head={head!r})`` with its default settings, no rejection, fitted "
+        "through the public API on an encoder that returns the precomputed embeddings, so "
+        "whatever the defaults become is what is measured."
+    )
+    return predict
+
+
+default_classifier = _classifier_method("prototypical")
 
 
 METHODS: dict[str, Method] = {
@@ -180,6 +187,7 @@ METHODS: dict[str, Method] = {
     "logistic_regression": logistic_regression,
     "prototypical": _head_method("prototypical"),
     "matching": _head_method("matching"),
+    "matching_classifier": _classifier_method("matching"),
     "default": default_classifier,
 }
 

@@ -83,3 +83,47 @@ def class_logsumexp(scores: torch.Tensor, labels: torch.Tensor, n_classes: int) 
     mass = weights.new_zeros(scores.shape[0], n_classes)
     mass.index_add_(1, labels, weights)  # (n_query, n_classes)
     return mass.clamp(min=torch.finfo(mass.dtype).tiny).log() + row_max
+
+
+def class_max(scores: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """The best score of each class's examples: nearest-example evidence.
+
+    Args:
+        scores: ``(n_query, n_support)`` similarities.
+        labels: ``(n_support,)`` class indices in ``[0, n_classes)``.
+        n_classes: Number of classes; each must own at least one example.
+
+    Returns:
+        ``(n_query, n_classes)`` maxima.
+    """
+    best = scores.new_full((scores.shape[0], n_classes), -torch.inf)
+    index = labels.unsqueeze(0).expand_as(scores)  # (n_query, n_support)
+    return best.scatter_reduce(1, index, scores, reduce="amax")
+
+
+def shrunk_whitening(
+    support: torch.Tensor, labels: torch.Tensor, n_classes: int, shrinkage: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centre and whitening matrix from the pooled within-class covariance of a support set.
+
+    The covariance is shrunk toward a multiple of the identity (Ledoit & Wolf's target):
+    ``(1 - shrinkage) * S + shrinkage * trace(S) / dim * I``, so a few examples per class still
+    give a well-conditioned ``S^(-1/2)``.
+
+    Args:
+        support: ``(n_support, dim)`` embeddings.
+        labels: ``(n_support,)`` class indices in ``[0, n_classes)``.
+        n_classes: Number of classes.
+        shrinkage: Weight of the isotropic target, in ``(0, 1]``.
+
+    Returns:
+        The ``(dim,)`` centre and the ``(dim, dim)`` whitening matrix.
+    """
+    dim = support.shape[1]
+    residuals = support - compute_prototypes(support, labels, n_classes)[labels]  # (n_s, dim)
+    covariance = residuals.T @ residuals / max(len(support) - n_classes, 1)  # (dim, dim)
+    isotropic = covariance.trace() / dim * torch.eye(dim, dtype=support.dtype)
+    shrunk = (1 - shrinkage) * covariance + shrinkage * isotropic
+    eigenvalues, eigenvectors = torch.linalg.eigh(shrunk)
+    whitening = (eigenvectors / eigenvalues.clamp(min=1e-12).sqrt()) @ eigenvectors.T
+    return support.mean(dim=0), whitening

@@ -160,3 +160,53 @@ def test_adaptation_runs_fewer_steps_on_large_support_sets_and_none_past_its_bud
     assert head.adaptation_steps(1_500, 150) == 100  # CLINC150, 10 shots: in full
     assert 10 <= head.adaptation_steps(10_000, 150) < 100
     assert head.adaptation_steps(20_000, 1_000) == 0  # plain prototypes: fit stays fast
+
+
+def test_nearest_weight_mixes_prototype_and_nearest_example_cosines():
+    support, labels = three_class_support()
+    head = PrototypicalHead(HeadConfig(dim=3, temperature=1.0, nearest_weight=0.25))
+    head.process_support_set(support, labels)
+    query = torch.tensor([[0.7, 0.7, 0.1]])
+    unit = torch.nn.functional.normalize
+    prototype_cosine = unit(query) @ unit(head.prototypes).T  # (1, 3)
+    nearest = torch.stack(
+        [(unit(query) @ unit(support[labels == c]).T).max() for c in (10, 20, 30)]
+    )
+    assert torch.allclose(head(query)[0], 0.75 * prototype_cosine[0] + 0.25 * nearest, atol=1e-6)
+
+
+def test_nearest_examples_follow_incremental_edits():
+    support, labels = torch.randn(12, 8), torch.tensor([0, 1, 2] * 4)
+    whole = PrototypicalHead(HeadConfig(dim=8, nearest_weight=0.3))
+    whole.process_support_set(support, labels)
+    incremental = PrototypicalHead(HeadConfig(dim=8, nearest_weight=0.3))
+    for label in (0, 1, 2, 3):
+        incremental.add_class(label, support[labels == label] if label < 3 else torch.randn(2, 8))
+    incremental.remove_class(3)
+    queries = torch.randn(5, 8)
+    assert torch.allclose(whole(queries), incremental(queries), atol=1e-5)
+
+
+def test_shrunk_whitening_turns_the_shrunk_covariance_into_the_identity():
+    from intentmeta import ops
+
+    generator = torch.Generator().manual_seed(1)
+    support = torch.randn(40, 5, generator=generator) * torch.tensor([5.0, 1.0, 1.0, 0.2, 1.0])
+    labels = torch.arange(40) % 4
+    centre, whitening = ops.shrunk_whitening(support, labels, 4, shrinkage=0.3)
+    residuals = support - ops.compute_prototypes(support, labels, 4)[labels]
+    covariance = residuals.T @ residuals / (40 - 4)
+    shrunk = 0.7 * covariance + 0.3 * covariance.trace() / 5 * torch.eye(5)
+    assert torch.allclose(whitening @ shrunk @ whitening, torch.eye(5), atol=1e-4)
+    assert torch.allclose(centre, support.mean(dim=0))
+
+
+def test_whitened_matching_head_maps_later_classes_with_the_whitening_in_force():
+    support, labels = torch.randn(12, 6), torch.tensor([0, 1, 2] * 4)
+    head = MatchingHead(HeadConfig(dim=6, whitening=0.5)).eval()
+    head.process_support_set(support, labels)
+    whitening = head.whitening_matrix.clone()
+    assert not torch.equal(whitening, torch.eye(6))
+    head.add_class(7, torch.randn(3, 6))
+    assert torch.equal(head.whitening_matrix, whitening)  # the other intents are untouched
+    assert head(torch.randn(2, 6)).shape == (2, 4)

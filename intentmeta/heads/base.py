@@ -27,6 +27,11 @@ class HeadConfig:
             at once (``fit``, ``load``, ``adapt``); 0 keeps plain prototypes.
         adapt_lr: Adam learning rate of that adaptation.
         adapt_regularisation: Pull of the adapted weights toward the prototypes.
+        nearest_weight: Prototypical only: share of the score taken from the class's nearest
+            example (cosine) instead of its (adapted) prototype; 0 scores prototypes alone.
+        whitening: Matching only: shrinkage of a support-set whitening (centre, then multiply by
+            the inverse square root of the within-class covariance shrunk toward isotropy) that
+            is fitted whenever the whole support set is processed; ``None`` turns it off.
         adapt_max_work: Multiply-adds the adaptation may spend (steps x examples x classes x
             dim x 3); a larger support set runs fewer steps, and under 10 steps keeps plain
             prototypes, so fitting thousands of intents stays fast.
@@ -40,6 +45,8 @@ class HeadConfig:
     adapt_steps: int = 0  # plain prototypes; IntentClassifier turns adaptation on
     adapt_lr: float = 0.005  # chosen on BANKING77/CLINC150 validation splits
     adapt_regularisation: float = 0.1  # keeps few-shot weights near the prototypes
+    nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.2
+    whitening: float | None = None  # off; IntentClassifier(head="matching") uses 0.7
     adapt_max_work: float = 5e10  # about 2 s on a 2-core CPU: CLINC150's 150 x 10 fits in full
 
 

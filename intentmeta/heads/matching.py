@@ -24,8 +24,13 @@ class MatchingHead(FewShotHead):
     ``g`` is left out on purpose: it would make each intent's embeddings depend on every other
     intent, and adding an intent would re-embed them all.
 
+    With ``whitening`` set, processing a whole support set also fits a whitening of the
+    embedding space from the pooled within-class covariance (shrunk toward isotropy): directions
+    in which examples of one intent vary a lot count less. Intents added one at a time are
+    mapped with the whitening in force, so they change nothing for the others.
+
     Args:
-        config: Metric, temperature, projection and full-context settings.
+        config: Metric, temperature, projection, full-context and whitening settings.
 
     Example:
         >>> import torch
@@ -41,12 +46,20 @@ class MatchingHead(FewShotHead):
         dim = self.config.dim
         self.register_buffer("support", torch.empty(0, dim))  # (n_support, dim)
         self.register_buffer("support_columns", torch.empty(0, dtype=torch.long))  # (n_support,)
+        self.register_buffer("centre", torch.zeros(dim))  # (dim,) support mean when whitening
+        self.register_buffer("whitening_matrix", torch.eye(dim))  # (dim, dim)
         self.context: nn.LSTMCell | None = None
         if self.config.context_steps > 0:
             self.context = nn.LSTMCell(2 * dim, dim)
             self.context_gate = nn.Parameter(torch.zeros(dim))
 
     def _reset_support(self, support: torch.Tensor, columns: torch.Tensor) -> None:
+        dim = self.config.dim
+        self.centre, self.whitening_matrix = torch.zeros(dim), torch.eye(dim)
+        if self.config.whitening is not None and not self.training:
+            self.centre, self.whitening_matrix = ops.shrunk_whitening(
+                support.detach(), columns, int(columns.max()) + 1, self.config.whitening
+            )
         self.support = self._normalise(support)
         self.support_columns = columns
 
@@ -65,12 +78,14 @@ class MatchingHead(FewShotHead):
         self.support_columns = columns - (columns > column).long()  # close the gap
 
     def _normalise(self, embeddings: torch.Tensor) -> torch.Tensor:
+        if self.config.whitening is not None:
+            embeddings = (embeddings - self.centre) @ self.whitening_matrix  # (n, dim)
         return F.normalize(embeddings, dim=-1) if self.config.metric == "cosine" else embeddings
 
     def _pairwise(self, queries: torch.Tensor) -> torch.Tensor:
         if self.config.metric == "cosine":
             return self._normalise(queries) @ self.support.T  # (n_query, n_support)
-        return -ops.squared_euclidean_distances(queries, self.support)
+        return -ops.squared_euclidean_distances(self._normalise(queries), self.support)
 
     def _full_context(self, queries: torch.Tensor) -> torch.Tensor:
         """Vinyals' ``f``: refine each query by reading the support set ``context_steps`` times."""

@@ -25,8 +25,14 @@ class PrototypicalHead(FewShotHead):
     rows' mean norm: an unscaled prototype would be out-shouted by the adapted rows (its own
     messages went to it 49% of the time on BANKING77 validation, against 84% when scaled).
 
+    With ``nearest_weight = a > 0`` (cosine metric) the score of a class mixes in the cosine of
+    its nearest example: ``(1 - a) * prototype score + a * max_i cos(q, x_i)``. The prototype
+    sees what a class's examples share, the nearest example keeps a rare phrasing from being
+    averaged away. The support examples are then kept too, so this costs one more
+    ``(n_query, n_support)`` product per message.
+
     Args:
-        config: Metric, temperature, projection and adaptation settings.
+        config: Metric, temperature, projection, adaptation and mixing settings.
 
     Example:
         >>> import torch
@@ -45,6 +51,13 @@ class PrototypicalHead(FewShotHead):
         self.register_buffer("weights", torch.empty(0, dim))  # (n_classes, dim), adapted rows
         self.register_buffer("bias", torch.empty(0))  # (n_classes,), in logit units
         self.register_buffer("row_scale", torch.tensor(1.0))  # mean norm of the adapted rows
+        self.register_buffer("support", torch.empty(0, dim))  # (n_support, dim) if mixing
+        self.register_buffer("support_columns", torch.empty(0, dtype=torch.long))  # (n_support,)
+
+    @property
+    def mixes_nearest(self) -> bool:
+        """Whether scores mix in nearest-example evidence."""
+        return self.config.nearest_weight > 0 and self.config.metric == "cosine"
 
     @property
     def adapts(self) -> bool:
@@ -64,6 +77,8 @@ class PrototypicalHead(FewShotHead):
         self.prototypes = self._prototypes(self.sums, self.counts)
         self.weights, self.bias = self.prototypes, torch.zeros(n_classes)
         self.row_scale = torch.tensor(1.0)
+        if self.mixes_nearest:
+            self.support, self.support_columns = F.normalize(support, dim=-1), columns
         steps = self.adaptation_steps(len(support), n_classes) if self.adapts else 0
         if steps:
             self.weights, self.bias = self._adapt(support, columns, steps)
@@ -100,6 +115,13 @@ class PrototypicalHead(FewShotHead):
         self.prototypes = torch.cat([self.prototypes, prototype])
         self.weights = torch.cat([self.weights, prototype * self.row_scale])
         self.bias = torch.cat([self.bias, self.bias.new_zeros(1)])
+        self._keep_examples(support, column)
+
+    def _keep_examples(self, support: torch.Tensor, column: int) -> None:
+        if self.mixes_nearest:
+            self.support = torch.cat([self.support, F.normalize(support, dim=-1)])
+            columns = self.support_columns.new_full((support.shape[0],), column)
+            self.support_columns = torch.cat([self.support_columns, columns])
 
     def _extend_row(self, support: torch.Tensor, column: int) -> None:
         self.sums[column] += support.sum(dim=0)
@@ -111,6 +133,7 @@ class PrototypicalHead(FewShotHead):
         if self.weights.data_ptr() != self.prototypes.data_ptr():
             # back to the (scaled) prototype: the old adaptation was fitted to other examples
             self.weights[column], self.bias[column] = prototype * self.row_scale, 0.0
+        self._keep_examples(support, column)
 
     def _drop_column(self, column: int) -> None:
         keep = torch.arange(self.n_classes) != column
@@ -122,6 +145,11 @@ class PrototypicalHead(FewShotHead):
         )
         self.weights = self.prototypes if shared else self.weights[keep]
         self.bias = self.bias[keep]
+        if self.mixes_nearest:
+            kept = self.support_columns != column
+            self.support = self.support[kept]
+            columns = self.support_columns[kept]
+            self.support_columns = columns - (columns > column).long()  # close the gap
 
     def _prototypes(self, sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         prototypes = sums / counts.unsqueeze(1)  # (n, dim)
@@ -130,6 +158,13 @@ class PrototypicalHead(FewShotHead):
 
     def _score(self, queries: torch.Tensor) -> torch.Tensor:
         if self.config.metric == "cosine":
-            similarity = F.normalize(queries, dim=-1) @ self.weights.T  # (n_query, n_classes)
-            return similarity + self.bias * self.temperature  # bias survives the / temperature
+            queries = F.normalize(queries, dim=-1)
+            similarity = queries @ self.weights.T + self.bias * self.temperature  # (n_q, n_cls)
+            if self.mixes_nearest:
+                nearest = ops.class_max(
+                    queries @ self.support.T, self.support_columns, self.n_classes
+                )  # (n_query, n_classes)
+                weight = self.config.nearest_weight
+                similarity = (1 - weight) * similarity + weight * nearest
+            return similarity  # the base class divides by the temperature, bias included
         return -ops.squared_euclidean_distances(queries, self.prototypes)
