@@ -41,7 +41,8 @@ bench: install
 	$(PY) benchmarks/run_all.py --data $(DATA)
 
 eval: install
-	$(PY) training/evaluate_benchmarks.py --data $(DATA)
+	$(PY) training/evaluate_benchmarks.py --data $(DATA) --out results --plot docs/accuracy_vs_shots.png
+	$(PY) training/evaluate_out_of_scope.py --data $(DATA)/clinc150 --split test --plot docs/reliability_diagram.png
 
 train: install
 	bash training/train_all.sh $(DATA)
