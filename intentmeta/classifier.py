@@ -111,8 +111,7 @@ class IntentClassifier:
         if not (
             oos_threshold is None
             or oos_threshold == "auto"
-            or (isinstance(oos_threshold, (int, float))
-            and not isinstance(oos_threshold, bool))
+            or (isinstance(oos_threshold, (int, float)) and not isinstance(oos_threshold, bool))
         ):
             raise ValueError(
                 f"oos_threshold must be 'auto', a float or None, not {oos_threshold!r}"

@@ -71,3 +71,17 @@ def real_encoder():
     from intentmeta.encoder import shared_encoder
 
     return shared_encoder()
+
+
+@pytest.fixture(scope="module")
+def running_demo(real_encoder):
+    """The demo app on the built-in intents, served on a free loopback port for one module."""
+    from demo.app import build_app
+    from demo.screenshot import free_port
+    from intentmeta import IntentClassifier
+
+    app = build_app(IntentClassifier.from_builtin("ecommerce", encoder=real_encoder))
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield app, f"http://127.0.0.1:{port}/"
+    app.close()

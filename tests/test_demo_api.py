@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from demo.screenshot import GIFT_CARD_EXAMPLES, free_port
+from demo.screenshot import GIFT_CARD_EXAMPLES
 from demo.service import DemoLimits, DemoService, split_examples
 from intentmeta import IntentClassifier
 
@@ -145,14 +145,8 @@ def test_several_tabs_editing_at_once_lose_nothing(service):
 
 # --------------------------------------------------------------------------- the running app
 @pytest.fixture(scope="module")
-def running_app(real_encoder):
-    from demo.app import build_app
-
-    app = build_app(IntentClassifier.from_builtin("ecommerce", encoder=real_encoder))
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield app, f"http://127.0.0.1:{port}/"
-    app.close()
+def running_app(running_demo):
+    return running_demo
 
 
 @pytest.fixture(scope="module")

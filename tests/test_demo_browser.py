@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.screenshot import CHROMIUM, CHROMIUM_ARGS, GIFT_CARD_EXAMPLES, free_port
-from intentmeta import IntentClassifier
+from demo.screenshot import CHROMIUM, CHROMIUM_ARGS, GIFT_CARD_EXAMPLES
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TIMEOUT_MS = 60_000  # the machine may be busy; these are limits, not expectations
@@ -23,14 +22,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def demo(real_encoder):
-    from demo.app import build_app
-
-    app = build_app(IntentClassifier.from_builtin("ecommerce", encoder=real_encoder))
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield app, f"http://127.0.0.1:{port}/"
-    app.close()
+def demo(running_demo):
+    return running_demo
 
 
 @pytest.fixture(scope="module")
