@@ -152,3 +152,20 @@ def test_invalid_settings_are_rejected(fake_encoder):
         IntentClassifier(encoder=fake_encoder, head="svm")
     with pytest.raises(ValueError, match="oos_threshold"):
         IntentClassifier(encoder=fake_encoder, oos_threshold="sometimes")
+
+
+def test_adapt_refits_intents_added_one_at_a_time_like_fit(fake_encoder, toy_intents):
+    one_by_one = IntentClassifier(encoder=fake_encoder, oos_threshold=None)
+    for name, examples in toy_intents.items():
+        one_by_one.add_intent(name, examples)
+    texts = [t for examples in toy_intents.values() for t in examples]
+    labels = [name for name, examples in toy_intents.items() for _ in examples]
+    fitted = IntentClassifier(encoder=fake_encoder, oos_threshold=None).fit(texts, labels)
+    queries = ["parcel money", "hello refund", "track hello", "money morning"]
+    one_by_one.adapt()
+    assert one_by_one.intents == fitted.intents
+    for adapted, reference in zip(
+        one_by_one.classify_batch(queries), fitted.classify_batch(queries), strict=True
+    ):
+        assert adapted.intent == reference.intent
+        assert adapted.confidence == pytest.approx(reference.confidence, abs=1e-5)
