@@ -51,7 +51,7 @@ def memory(n_intents: int = 1000, per_intent: int = 20) -> dict:
     python_bytes, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_after = rss_bytes()
-    embeddings = sum(i.embeddings.nbytes for i in clf._intents.values())
+    embeddings = clf.support()[1].nbytes
     head = sum(b.nbytes for b in clf.head.buffers()) + sum(p.nbytes for p in clf.head.parameters())
     return {
         "intents": n_intents,

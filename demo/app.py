@@ -14,8 +14,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the
 
 import gradio as gr
 
-from demo.service import DemoService, EditResult, percent
 from intentmeta import IntentClassifier, Prediction
+
+from .service import DemoService, EditResult, percent
 
 HEADS = ["prototypical", "matching"]
 THRESHOLD_MODES = ["auto", "fixed", "off"]

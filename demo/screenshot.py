@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import socket
 
-from demo.app import build_app
 from intentmeta import IntentClassifier
+
+from .app import build_app
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; playwright cannot download browsers here
 CHROMIUM_ARGS = [

@@ -13,8 +13,8 @@ from intentmeta.classifier import OUT_OF_SCOPE, IntentClassifier
 from intentmeta.config import ClassifierConfig
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
+from intentmeta.persistence import RegistryError
 from intentmeta.prediction import Prediction
-from intentmeta.storage import RegistryError
 
 __version__ = "0.1.0"
 

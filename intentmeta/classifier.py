@@ -1,35 +1,34 @@
-"""The intent registry behind one public class, :class:`IntentClassifier`."""
+"""The public :class:`IntentClassifier`: encode -> head -> out of scope -> :class:`Prediction`.
+
+Intents live in an :class:`~intentmeta.registry.IntentRegistry` (edited through the methods of
+:class:`~intentmeta.editing.IntentEditing`), scores come from a few-shot head
+(:mod:`intentmeta.heads`), rejection from :mod:`intentmeta.out_of_scope`, files from
+:mod:`intentmeta.persistence`; this module only wires them together, one way.
+"""
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import torch
+import torch.nn.functional as F
 
-from intentmeta import calibration, storage
 from intentmeta.builtin import builtin_intents
 from intentmeta.config import ClassifierConfig, default_head_config
+from intentmeta.editing import IntentEditing
 from intentmeta.encoder import BUNDLED_ENCODER, Encoder, EncoderConfig, shared_encoder
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
 from intentmeta.heads.weights import head_parameters, load_head_weights, load_parameters
-from intentmeta.prediction import Prediction
-from intentmeta.validation import check_examples, check_intent_name, check_text, check_texts
-
-#: What ``predict`` returns for a message that fits no intent.
-OUT_OF_SCOPE = "oos"
-
-
-@dataclass
-class _Intent:
-    label: int  # the head's class label; stable across renames
-    examples: list[str]
-    embeddings: torch.Tensor  # (n_examples, dim)
+from intentmeta.out_of_scope import OutOfScopeDetector
+from intentmeta.persistence import RegistryError, SavedClassifier, read_classifier, write_classifier
+from intentmeta.prediction import OUT_OF_SCOPE, Prediction
+from intentmeta.registry import IntentRegistry
+from intentmeta.validation import check_settings, check_text, check_texts
 
 
-class IntentClassifier:
+class IntentClassifier(IntentEditing):
     """A few-shot intent classifier whose intents change at run time.
 
     Each intent is a name and a few example messages. Adding, editing, renaming or removing an
@@ -60,16 +59,7 @@ class IntentClassifier:
         top_k: int = 5,
         head_config: HeadConfig | None = None,
     ) -> None:
-        if not (
-            oos_threshold is None
-            or oos_threshold == "auto"
-            or (isinstance(oos_threshold, (int, float)) and not isinstance(oos_threshold, bool))
-        ):
-            raise ValueError(
-                f"oos_threshold must be 'auto', a float or None, not {oos_threshold!r}"
-            )
-        if not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
+        check_settings(oos_threshold, top_k)
         self.encoder: Encoder = (
             shared_encoder(EncoderConfig(model=encoder)) if isinstance(encoder, str) else encoder
         )
@@ -90,221 +80,16 @@ class IntentClassifier:
             else load_head_weights(head_weights, kind=head, dim=self.encoder.dim)
         )
         self.head.eval()
-        self.oos = calibration.OutOfScopeDetector(oos_threshold)
-        # Learned state, guarded by one re-entrant lock.
-        self._lock = threading.RLock()
-        self._intents: dict[str, _Intent] = {}
-        self._next_label = 0
-
-    # ----------------------------------------------------------------------------- reading
-    @property
-    def intents(self) -> list[str]:
-        """Names of the intents, in the order they were added."""
-        with self._lock:
-            return list(self._intents)
-
-    def examples(self, intent: str) -> list[str]:
-        """The example messages of an intent.
-
-        Raises:
-            KeyError: If there is no such intent.
-        """
-        with self._lock:
-            return list(self._get(intent).examples)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._intents)
-
-    def __contains__(self, intent: object) -> bool:
-        with self._lock:
-            return intent in self._intents
+        self.oos = OutOfScopeDetector(oos_threshold)
+        # Learned state: the intents, guarded (with the head) by the registry's lock.
+        self._registry = IntentRegistry(self.encoder.dim)
+        self._lock = self._registry.lock
 
     def __repr__(self) -> str:
         return (
             f"IntentClassifier(encoder={self.config.encoder!r}, head={self.config.head!r}, "
             f"intents={len(self)})"
         )
-
-    # ----------------------------------------------------------------------------- editing
-    def add_intent(self, name: str, examples: Sequence[str]) -> None:
-        """Teach a new intent from a few examples; it is used from the next message on.
-
-        Args:
-            name: A new intent name (letters, digits, ``_ - .`` and inner spaces).
-            examples: At least one example message; exact repeats are kept once.
-
-        Raises:
-            TypeError: If the name or an example is not a string.
-            ValueError: If the name is invalid or taken, or an example is blank.
-        """
-        check_intent_name(name, reserved=(OUT_OF_SCOPE,))
-        examples = check_examples(examples, name)
-        self._check_new_name(name)
-        embeddings = self.encoder.encode(examples)  # (n_examples, dim), outside the lock
-        with self._lock:
-            self._check_new_name(name)
-            label = self._next_label
-            self.head.add_class(label, embeddings)
-            self._next_label += 1
-            self._intents[name] = _Intent(label, examples, embeddings)
-            self.oos.intent_changed(self, name)
-
-    def add_examples(self, name: str, examples: Sequence[str]) -> None:
-        """Add example messages to an existing intent; examples it already has are skipped.
-
-        Raises:
-            KeyError: If there is no such intent.
-            TypeError: If an example is not a string.
-            ValueError: If the list is empty or an example is blank.
-        """
-        self.examples(name)  # KeyError before any work
-        examples = check_examples(examples, name)
-        embeddings = self.encoder.encode(examples)
-        with self._lock:
-            intent = self._get(name)
-            fresh = [i for i, text in enumerate(examples) if text not in set(intent.examples)]
-            if not fresh:
-                return
-            new_embeddings = embeddings[fresh]  # (n_fresh, dim)
-            self.head.extend_class(intent.label, new_embeddings)
-            intent.examples = intent.examples + [examples[i] for i in fresh]
-            intent.embeddings = torch.cat([intent.embeddings, new_embeddings])
-            self.oos.intent_changed(self, name)
-
-    def remove_examples(self, name: str, examples: Sequence[str]) -> None:
-        """Remove example messages from an intent; it must keep at least one.
-
-        Raises:
-            KeyError: If there is no such intent or it lacks one of the examples.
-            ValueError: If no example would remain.
-        """
-        examples = check_texts(examples, "examples")
-        with self._lock:
-            intent = self._get(name)
-            missing = [text for text in examples if text not in intent.examples]
-            if missing:
-                raise KeyError(f"intent {name!r} has no example {missing[0]!r}")
-            keep = [i for i, text in enumerate(intent.examples) if text not in set(examples)]
-            if not keep:
-                raise ValueError(f"intent {name!r} must keep at least one example")
-            kept_embeddings = intent.embeddings[keep]
-            self.head.remove_class(intent.label)
-            self.head.add_class(intent.label, kept_embeddings)
-            intent.examples = [intent.examples[i] for i in keep]
-            intent.embeddings = kept_embeddings
-            self.oos.intent_changed(self, name)
-
-    def remove_intent(self, name: str) -> None:
-        """Forget an intent and its examples.
-
-        Raises:
-            KeyError: If there is no such intent.
-        """
-        with self._lock:
-            intent = self._get(name)
-            self.head.remove_class(intent.label)
-            del self._intents[name]
-            self.oos.intent_removed(self, name, intent.label)
-
-    def rename_intent(self, old: str, new: str) -> None:
-        """Give an intent a new name, keeping its examples and position.
-
-        Raises:
-            KeyError: If ``old`` does not exist.
-            ValueError: If ``new`` is invalid or taken.
-        """
-        check_intent_name(new, reserved=(OUT_OF_SCOPE,))
-        with self._lock:
-            self._get(old)
-            if new == old:
-                return
-            self._check_new_name(new)
-            self._intents = {
-                new if key == old else key: value for key, value in self._intents.items()
-            }
-
-    def fit(
-        self, texts: Sequence[str], intents: Sequence[str], *, progress: bool = False
-    ) -> IntentClassifier:
-        """Replace all intents with the labelled examples given (scikit-learn style).
-
-        Args:
-            texts: Example messages.
-            intents: The intent of each message.
-            progress: Show a progress bar while encoding.
-
-        Returns:
-            ``self``.
-
-        Raises:
-            ValueError: If the lengths differ, nothing is given, or a text or name is invalid.
-        """
-        texts = check_texts(texts)
-        if isinstance(intents, str) or len(intents) != len(texts):
-            raise ValueError("texts and intents must be lists of the same length")
-        if not texts:
-            raise ValueError("fit needs at least one example")
-        names = [check_intent_name(name, reserved=(OUT_OF_SCOPE,)) for name in intents]
-        grouped: dict[str, list[str]] = {}
-        for text, name in zip(texts, names, strict=True):
-            grouped.setdefault(name, []).append(text)
-        grouped = {
-            check_intent_name(name, reserved=(OUT_OF_SCOPE,)): check_examples(group, name)
-            for name, group in grouped.items()
-        }
-        embeddings = self.encoder.encode(
-            [t for group in grouped.values() for t in group], progress=progress
-        )
-        self._replace(grouped, embeddings)
-        return self
-
-    def adapt(self) -> None:
-        """Re-fit the head to all intents at once, as ``fit`` and ``load`` do.
-
-        Intents added or edited one at a time are scored by their plain prototype (instant);
-        with prototype adaptation on, calling this after a batch of edits restores the adapted
-        accuracy. It costs about a second for a hundred intents of ten examples each.
-        """
-        with self._lock:
-            if not self._intents:
-                return
-            grouped = {name: list(intent.examples) for name, intent in self._intents.items()}
-            embeddings = torch.cat([intent.embeddings for intent in self._intents.values()])
-            self._replace(grouped, embeddings)
-
-    def _replace(
-        self,
-        grouped: dict[str, list[str]],
-        embeddings: torch.Tensor,
-        head_buffers: dict[str, torch.Tensor] | None = None,
-    ) -> None:
-        """Swap in a whole new set of intents: ``embeddings`` rows follow ``grouped``'s order.
-
-        ``head_buffers`` (saved support state, classes numbered by intent position) restore the
-        head exactly; when they are missing or do not fit, the support set is processed anew.
-        """
-        counts = [len(group) for group in grouped.values()]
-        labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
-        new_head = self._blank_head()
-        if not new_head.restore_support(head_buffers, len(counts)):
-            new_head.process_support_set(embeddings, labels)
-        pieces = embeddings.split(counts)
-        with self._lock:
-            self.head = new_head
-            self._intents = {
-                name: _Intent(label, group, rows)
-                for label, (name, group, rows) in enumerate(
-                    zip(grouped, grouped.values(), pieces, strict=True)
-                )
-            }
-            self._next_label = len(counts)
-            self.oos.reset(self)
-
-    def _blank_head(self) -> FewShotHead:
-        head = build_head(self.config.head, self.head.config)
-        load_parameters(head, head_parameters(self.head))
-        return head.eval()
 
     # ----------------------------------------------------------------------------- classifying
     def classify(self, text: str) -> Prediction:
@@ -330,13 +115,41 @@ class IntentClassifier:
             return []
         queries = self.encoder.encode(texts)  # (n_query, dim), outside the lock
         with self._lock, torch.inference_mode():
-            if not self._intents:
-                raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
-            names = self._column_names()
-            logits = self.head(queries)  # (n_query, n_intents)
-            # Rejection reads the raw embeddings, whatever the head does with them.
-            labels = self.head.classes.tolist()
-            return self.oos.decide(logits, queries, names, self.config.top_k, labels)
+            self._check_not_empty()
+            names = self._registry.column_names
+            probabilities = self.head(queries).softmax(dim=1)  # (n_query, n_intents)
+            top = probabilities.topk(min(self.config.top_k, len(names)), dim=1)
+            best = top.indices[:, 0]  # (n_query,)
+            decisions = self.oos.decide(
+                self._prototype_similarity(queries), best, self._registry.column_labels
+            )
+        return Prediction.batch(names, top.indices, top.values, decisions)
+
+    def out_of_scope_evidence(
+        self, queries: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What rejection reads for embedded messages (for calibration and evaluation).
+
+        Args:
+            queries: ``(n_query, dim)`` encoder embeddings.
+
+        Returns:
+            ``(n_query,)`` cosine similarity to the head's chosen intent's prototype, its margin
+            over that intent's threshold (offset included), and the best-vs-second gap.
+        """
+        with self._lock, torch.inference_mode():
+            self._check_not_empty()
+            best = self.head(queries).argmax(dim=1)  # (n_query,)
+            similarity = self._prototype_similarity(queries)
+            return self.oos.evidence(similarity, best, self._registry.column_labels)
+
+    def _prototype_similarity(self, queries: torch.Tensor) -> torch.Tensor:
+        """``(n_query, n_intents)`` cosines of raw queries to the prototypes, column order."""
+        return F.normalize(queries.float(), dim=1) @ self._registry.prototypes.T
+
+    def _check_not_empty(self) -> None:
+        if not len(self._registry):
+            raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
 
     def calibrate(
         self, oos_texts: Sequence[str], in_scope_texts: Sequence[str] | None = None
@@ -367,10 +180,15 @@ class IntentClassifier:
         in_scope = None
         if in_scope_texts is not None:
             in_scope = self.encoder.encode(check_texts(in_scope_texts, "in_scope_texts"))
-        with self._lock, torch.inference_mode():
-            if not self._intents:
-                raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
-            return self.oos.calibrate_classifier(self, oos, in_scope)
+        with self._lock:
+            self._check_not_empty()
+            offset = self.oos.offset  # margins are measured without it
+            out_margins = self.out_of_scope_evidence(oos)[1] + offset
+            if in_scope is None:
+                in_margins = self.oos.leave_one_out_margins(self._registry.column_labels)
+            else:
+                in_margins = self.out_of_scope_evidence(in_scope)[1] + offset
+            return self.oos.calibrate(in_margins, out_margins)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The predicted intent of each message, ``"oos"`` when out of scope.
@@ -390,38 +208,13 @@ class IntentClassifier:
         query = self.encoder.encode([check_text(text)])  # (1, dim)
         with self._lock:
             rows = [
-                (name, example)
-                for name, intent in self._intents.items()
-                for example in intent.examples
+                (n, example) for n, intent in self._registry.items() for example in intent.examples
             ]
             if not rows:
                 return []
-            support = torch.cat([intent.embeddings for intent in self._intents.values()])
-            similarity = (support @ query[0]).tolist()  # (n_support,)
+            similarity = (self._registry.embeddings() @ query[0]).tolist()  # (n_support,)
         ranked = sorted(zip(rows, similarity, strict=True), key=lambda item: -item[1])[:k]
         return [(name, example, float(score)) for (name, example), score in ranked]
-
-    # ----------------------------------------------------------------------------- internals
-    def _get(self, name: str) -> _Intent:
-        try:
-            return self._intents[name]
-        except (KeyError, TypeError):
-            raise KeyError(f"no intent named {name!r}") from None
-
-    def _check_new_name(self, name: str) -> None:
-        if name in self._intents:
-            raise ValueError(f"intent {name!r} already exists; use add_examples() to extend it")
-
-    def _column_names(self) -> list[str]:
-        # Rebuilt only when the registry changes, so a message costs the same with 10,000 intents
-        # as with 10. Every edit swaps the head's ``classes`` tensor or the ``_intents`` dict (a
-        # rename), and the cache holds both, so identity tells whether it is stale.
-        cached = getattr(self, "_columns_cache", None)
-        if cached is None or cached[0] is not self._intents or cached[1] is not self.head.classes:
-            by_label = {intent.label: name for name, intent in self._intents.items()}
-            names = [by_label[label] for label in self.head.classes.tolist()]
-            cached = self._columns_cache = (self._intents, self.head.classes, names)
-        return cached[2]
 
     def support(self) -> tuple[list[str], torch.Tensor, torch.Tensor]:
         """Snapshot of the registry for calibration and evaluation.
@@ -430,12 +223,7 @@ class IntentClassifier:
             Intent names, ``(n_support, dim)`` embeddings, and ``(n_support,)`` intent indices.
         """
         with self._lock:
-            names = list(self._intents)
-            if not names:
-                return names, torch.empty(0, self.encoder.dim), torch.empty(0, dtype=torch.long)
-            embeddings = torch.cat([self._intents[n].embeddings for n in names])
-            counts = torch.tensor([len(self._intents[n].examples) for n in names])
-            return names, embeddings, torch.repeat_interleave(torch.arange(len(names)), counts)
+            return list(self._registry), self._registry.embeddings(), self._registry.owners()
 
     # ----------------------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> None:
@@ -444,28 +232,21 @@ class IntentClassifier:
         Written atomically: a crash mid-save leaves the previous registry loadable.
         """
         with self._lock:
-            manifest = {
-                "config": asdict(self.config),
-                "encoder": {"name": self.encoder.name, "dim": self.encoder.dim},
-                "oos": self.oos.state(),
-                "intents": [{"name": n, "examples": i.examples} for n, i in self._intents.items()],
-            }
-            tensors = {f"head.{k}": v for k, v in head_parameters(self.head).items()}
-            if self._intents:
-                tensors["embeddings"] = torch.cat([i.embeddings for i in self._intents.values()])
-                tensors.update({f"head_buffer.{k}": v for k, v in self._head_buffers().items()})
-            storage.save_registry(path, manifest, tensors)
-
-    def _head_buffers(self) -> dict[str, torch.Tensor]:
-        """The head's support state, its class labels renumbered by intent position.
-
-        Saved so that a loaded classifier scores exactly as the saved one did, even where
-        intents were added one at a time after an adaptation that a reload would redo jointly.
-        """
-        position = {intent.label: i for i, intent in enumerate(self._intents.values())}
-        buffers = dict(self.head.named_buffers())
-        buffers["classes"] = torch.tensor([position[c] for c in self.head.classes.tolist()])
-        return buffers
+            # The head's support state is saved, classes renumbered by intent position, so a
+            # loaded classifier scores exactly as this one, even where intents were added one at
+            # a time after an adaptation that a reload would redo jointly.
+            buffers = dict(self.head.named_buffers())
+            buffers["classes"] = self._registry.positions(self.head.classes.tolist())
+            saved = SavedClassifier(
+                config=asdict(self.config),
+                encoder={"name": self.encoder.name, "dim": self.encoder.dim},
+                out_of_scope=self.oos.state(),
+                intents={name: intent.examples for name, intent in self._registry.items()},
+                embeddings=self._registry.embeddings(),
+                head_parameters=head_parameters(self.head),
+                head_buffers=buffers,
+            )
+            write_classifier(path, saved)
 
     @classmethod
     def load(
@@ -481,61 +262,28 @@ class IntentClassifier:
             encoder: Override the saved encoder (a name, path or encoder object).
 
         Raises:
-            storage.RegistryError: If the directory is missing, damaged or incompatible.
+            RegistryError: If the directory is missing, damaged or incompatible.
         """
-        manifest, tensors = storage.load_registry(path)
-        intents = storage.read_intents(manifest, path, reserved=(OUT_OF_SCOPE,))
+        saved = read_classifier(path, reserved=(OUT_OF_SCOPE,))
         try:
-            config = manifest["config"]
-            head_config = HeadConfig(**config["head_config"])
-            saved_encoder = manifest["encoder"]
-            clf = cls(
-                # The bundled model is recorded by its Hub name but must load offline.
-                encoder=(
-                    ("default" if config["encoder"] == BUNDLED_ENCODER else config["encoder"])
-                    if encoder is None
-                    else encoder
-                ),
+            config = saved.config
+            # The bundled model is recorded by its Hub name but must load offline.
+            saved_encoder = "default" if config["encoder"] == BUNDLED_ENCODER else config["encoder"]
+            clf = cls(  # builds the one head this load uses
+                encoder=saved_encoder if encoder is None else encoder,
                 head=config["head"],
                 oos_threshold=config["oos_threshold"],
                 top_k=config["top_k"],
-                head_config=head_config,
+                head_config=HeadConfig(**config["head_config"]),
             )
             clf.config.head_weights = config["head_weights"]
-            clf.head = build_head(config["head"], clf.config.head_config)
-            load_parameters(
-                clf.head, {k[5:]: v for k, v in tensors.items() if k.startswith("head.")}
-            )
-            clf.head.eval()
+            load_parameters(clf.head, saved.head_parameters)
+            clf.oos.load_state(saved.out_of_scope)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise storage.RegistryError(
-                f"registry at {str(path)!r} is inconsistent: {error!r}"
-            ) from None
-        if not intents:
-            return clf
-        same_encoder = (
-            saved_encoder.get("name") == clf.encoder.name
-            and saved_encoder.get("dim") == clf.encoder.dim
-        )
-        embeddings = tensors.get("embeddings")
-        n_examples = sum(len(group) for group in intents.values())
-        if not same_encoder or embeddings is None:
-            embeddings = clf.encoder.encode([t for group in intents.values() for t in group])
-        if embeddings.shape != (n_examples, clf.encoder.dim):
-            raise storage.RegistryError(
-                f"registry at {str(path)!r} stores embeddings of shape {tuple(embeddings.shape)}, "
-                f"expected ({n_examples}, {clf.encoder.dim}): it belongs to another encoder"
-            )
-        try:
-            grouped = {
-                check_intent_name(n, reserved=(OUT_OF_SCOPE,)): check_examples(g, n)
-                for n, g in intents.items()
-            }
-        except (TypeError, ValueError) as error:
-            raise storage.RegistryError(f"registry at {str(path)!r}: {error}") from None
-        buffers = {k[12:]: v for k, v in tensors.items() if k.startswith("head_buffer.")}
-        clf._replace(grouped, embeddings.float(), head_buffers=buffers if same_encoder else None)
-        clf.oos.load_state(manifest.get("oos"), clf)
+            raise RegistryError(f"registry at {str(path)!r} is inconsistent: {error!r}") from None
+        if saved.intents:
+            embeddings, buffers = saved.support_for(clf.encoder, where=path)
+            clf._replace(saved.intents, embeddings, head_buffers=buffers, head=clf.head)
         return clf
 
     @classmethod

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from intentmeta.out_of_scope import Decisions
+
+#: What ``IntentClassifier.predict`` returns for a message that fits no intent.
+OUT_OF_SCOPE = "oos"
 
 
 @dataclass(frozen=True)
@@ -33,3 +42,37 @@ class Prediction:
     def best_intent(self) -> str | None:
         """The top-scoring intent, even when the message was judged out of scope."""
         return next(iter(self.scores), None)
+
+    @classmethod
+    def batch(
+        cls,
+        names: list[str],
+        top_columns: torch.Tensor,
+        top_probabilities: torch.Tensor,
+        decisions: Decisions,
+    ) -> list[Prediction]:
+        """One prediction per message from the head's top columns and the rejection decisions.
+
+        Args:
+            names: Intent name of each column.
+            top_columns: ``(n_query, k)`` best columns, best first.
+            top_probabilities: ``(n_query, k)`` their probabilities.
+            decisions: What :class:`~intentmeta.out_of_scope.OutOfScopeDetector` decided.
+        """
+        return [
+            cls(
+                intent=None if rejected else names[columns[0]],
+                confidence=confidence,
+                scores={names[i]: p for i, p in zip(columns, probabilities, strict=True)},
+                is_out_of_scope=rejected,
+                similarity=similarity,
+            )
+            for columns, probabilities, rejected, confidence, similarity in zip(
+                top_columns.tolist(),
+                top_probabilities.tolist(),
+                decisions.rejected.tolist(),
+                decisions.confidence.tolist(),
+                decisions.similarity.tolist(),
+                strict=True,
+            )
+        ]

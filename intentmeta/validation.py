@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 #: Longest intent name accepted; names become keys in JSON and labels in the demo.
 MAX_INTENT_NAME_LENGTH = 64
@@ -83,3 +83,44 @@ def check_intent_name(name: object, reserved: Iterable[str] = ()) -> str:
     if name in reserved:
         raise ValueError(f"intent name {name!r} is reserved for out-of-scope predictions")
     return name
+
+
+def check_settings(oos_threshold: object, top_k: object) -> None:
+    """Check an :class:`~intentmeta.IntentClassifier`'s ``oos_threshold`` and ``top_k``.
+
+    Raises:
+        ValueError: If ``oos_threshold`` is not ``"auto"``, a number or ``None``, or ``top_k``
+            is not a positive integer.
+    """
+    if not (
+        oos_threshold is None
+        or oos_threshold == "auto"
+        or (isinstance(oos_threshold, (int, float)) and not isinstance(oos_threshold, bool))
+    ):
+        raise ValueError(f"oos_threshold must be 'auto', a float or None, not {oos_threshold!r}")
+    if not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
+
+
+def group_by_intent(
+    texts: object, intents: Sequence[str], reserved: Iterable[str] = ()
+) -> dict[str, list[str]]:
+    """Group labelled examples by intent (first-seen order), as ``fit`` takes them.
+
+    >>> group_by_intent(["hi", "refund", "hello"], ["greet", "refund", "greet"])
+    {'greet': ['hi', 'hello'], 'refund': ['refund']}
+
+    Raises:
+        TypeError: If a text or name is not a string.
+        ValueError: If the lengths differ, nothing is given, or a text or name is invalid.
+    """
+    texts = check_texts(texts)
+    if isinstance(intents, str) or len(intents) != len(texts):
+        raise ValueError("texts and intents must be lists of the same length")
+    if not texts:
+        raise ValueError("fit needs at least one example")
+    reserved = tuple(reserved)
+    grouped: dict[str, list[str]] = {}
+    for text, name in zip(texts, intents, strict=True):
+        grouped.setdefault(check_intent_name(name, reserved=reserved), []).append(text)
+    return {name: check_examples(group, name) for name, group in grouped.items()}

@@ -169,3 +169,17 @@ def test_adapt_refits_intents_added_one_at_a_time_like_fit(fake_encoder, toy_int
     ):
         assert adapted.intent == reference.intent
         assert adapted.confidence == pytest.approx(reference.confidence, abs=1e-5)
+
+
+def test_load_builds_one_head(toy_classifier, tmp_path, monkeypatch):
+    import intentmeta.classifier
+    import intentmeta.editing
+
+    toy_classifier.save(tmp_path / "registry")
+    built = []
+    real = intentmeta.classifier.build_head
+    for module in (intentmeta.classifier, intentmeta.editing):
+        monkeypatch.setattr(module, "build_head", lambda *args: built.append(args) or real(*args))
+    loaded = IntentClassifier.load(tmp_path / "registry", encoder=toy_classifier.encoder)
+    assert len(built) == 1
+    assert loaded.predict(["where is my parcel"]) == ["track_order"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import FakeEncoder
 
-from intentmeta import IntentClassifier, storage
+from intentmeta import IntentClassifier, persistence
 
 N_THREADS = 8
 OPS_PER_THREAD = 300
@@ -182,7 +182,7 @@ def test_two_processes_worth_of_savers_and_a_loader_never_see_a_half_saved_regis
     assert run_threads(work, n_threads=4) == []
     assert len(loads) == 80 and all(intents in (["alpha"], ["beta"]) for intents in loads)
     names = sorted(path.name for path in Path(directory).iterdir())
-    assert len(names) == 2 and storage.MANIFEST in names
+    assert len(names) == 2 and persistence.MANIFEST in names
 
 
 @pytest.mark.parametrize("head", ["prototypical", "matching"])

@@ -13,7 +13,7 @@ from conftest import FakeEncoder
 from safetensors.torch import load_file, save_file
 
 from intentmeta import IntentClassifier, RegistryError
-from intentmeta.storage import MANIFEST
+from intentmeta.persistence import MANIFEST
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intentmeta.data import IntentDataset, load_dataset, load_domains, load_out_of_scope
+from intentmeta.research.data import IntentDataset, load_dataset, load_domains, load_out_of_scope
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

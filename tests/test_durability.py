@@ -13,7 +13,7 @@ import pytest
 from conftest import FakeEncoder
 from safetensors import torch as safetensors_torch
 
-from intentmeta import IntentClassifier, storage
+from intentmeta import IntentClassifier, persistence
 
 TESTS = Path(__file__).resolve().parent
 
@@ -25,8 +25,8 @@ def listing(directory: Path) -> list[str]:
 def assert_clean(directory: Path) -> None:
     """Exactly one manifest and the one tensor file it names: no temporary or orphan file."""
     names = listing(directory)
-    manifest = json.loads((directory / storage.MANIFEST).read_text(encoding="utf-8"))
-    assert names == sorted([storage.MANIFEST, manifest["tensors"]])
+    manifest = json.loads((directory / persistence.MANIFEST).read_text(encoding="utf-8"))
+    assert names == sorted([persistence.MANIFEST, manifest["tensors"]])
 
 
 def contents(clf: IntentClassifier) -> dict[str, list[str]]:
@@ -52,7 +52,7 @@ def test_a_successful_save_leaves_no_temporary_file(toy_classifier, tmp_path):
 
 def test_saving_into_a_file_path_is_a_clear_error(toy_classifier, tmp_path):
     (tmp_path / "file").write_text("not a directory")
-    with pytest.raises(storage.RegistryError, match="not a directory"):
+    with pytest.raises(persistence.RegistryError, match="not a directory"):
         toy_classifier.save(tmp_path / "file")
 
 
@@ -64,9 +64,9 @@ def _fail(*args, **kwargs):
     ("target", "name"),
     [
         (safetensors_torch, "save_file"),  # the tensor file cannot be written
-        (storage.os, "fsync"),  # the disk refuses to flush
-        (storage.os, "replace"),  # the rename fails
-        (storage.json, "dumps"),  # the manifest cannot be serialised
+        (persistence.os, "fsync"),  # the disk refuses to flush
+        (persistence.os, "replace"),  # the rename fails
+        (persistence.json, "dumps"),  # the manifest cannot be serialised
     ],
 )
 def test_a_save_that_fails_keeps_the_old_registry_and_leaves_no_litter(
@@ -75,7 +75,7 @@ def test_a_save_that_fails_keeps_the_old_registry_and_leaves_no_litter(
     clf, directory, old = saved
     before = listing(directory)
     if target is safetensors_torch:
-        monkeypatch.setattr(storage, "save_file", _fail)
+        monkeypatch.setattr(persistence, "save_file", _fail)
     else:
         monkeypatch.setattr(target, name, _fail)
     with pytest.raises(OSError, match="No space left"):
@@ -94,11 +94,11 @@ def test_a_failure_only_in_the_manifest_rename_removes_the_new_tensor_file(saved
     real_replace = os.replace
 
     def replace(source, destination):
-        if Path(destination).name == storage.MANIFEST:
+        if Path(destination).name == persistence.MANIFEST:
             raise OSError(5, "Input/output error")
         real_replace(source, destination)
 
-    monkeypatch.setattr(storage.os, "replace", replace)
+    monkeypatch.setattr(persistence.os, "replace", replace)
     with pytest.raises(OSError, match="Input/output"):
         clf.save(directory)
     assert listing(directory) == before
@@ -125,10 +125,10 @@ sys.path.insert(0, {tests!r})
 import torch
 torch.set_num_threads(1)
 from conftest import FakeEncoder
-from intentmeta import IntentClassifier, storage
+from intentmeta import IntentClassifier, persistence
 
 root = Path({root!r})
-real_replace, real_fsync_directory = os.replace, storage._fsync_directory
+real_replace, real_fsync_directory = os.replace, persistence._fsync_directory
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -137,7 +137,7 @@ def crash_mid_save(directory, crash_at):
     def replace(source, destination):
         name = Path(destination).name
         if (crash_at == "tensor_rename" and name.endswith(".safetensors")) or (
-            crash_at == "manifest_rename" and name == storage.MANIFEST
+            crash_at == "manifest_rename" and name == persistence.MANIFEST
         ):
             die()
         real_replace(source, destination)
@@ -152,7 +152,7 @@ def crash_mid_save(directory, crash_at):
     clf.save(directory)
     clf.add_intent("cancel", ["cancel my order"])
     clf.remove_intent("refund")
-    storage.os.replace, storage._fsync_directory = replace, fsync_directory
+    persistence.os.replace, persistence._fsync_directory = replace, fsync_directory
     clf.save(directory)
 
 def save_loop(directory, progress):

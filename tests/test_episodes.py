@@ -6,7 +6,12 @@ from collections import Counter
 
 import pytest
 
-from intentmeta.episodes import EpisodeSampler, class_disjoint_split, meta_split, sample_k_shot
+from intentmeta.research.episodes import (
+    EpisodeSampler,
+    class_disjoint_split,
+    meta_split,
+    sample_k_shot,
+)
 
 LABELS = [f"intent{i % 7}" for i in range(70)]  # 7 intents, 10 rows each
 

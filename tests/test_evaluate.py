@@ -10,9 +10,9 @@ import pytest
 import torch
 from scipy import stats
 
-from intentmeta.embedding_cache import EmbeddingCache, cached_encode, default_cache_dir
-from intentmeta.episodes import meta_split
-from intentmeta.evaluate import (
+from intentmeta.research.embedding_cache import EmbeddingCache, cached_encode, default_cache_dir
+from intentmeta.research.episodes import meta_split
+from intentmeta.research.evaluate import (
     METHODS,
     EvalConfig,
     episodic_eval,
@@ -20,7 +20,7 @@ from intentmeta.evaluate import (
     full_class_eval,
     mean_ci,
 )
-from intentmeta.evaluate_report import format_table, plot_accuracy, save_results
+from intentmeta.research.evaluate_report import format_table, plot_accuracy, save_results
 
 
 def test_cached_encode_skips_encoding_on_the_second_run(fake_encoder, tmp_path):

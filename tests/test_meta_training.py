@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from intentmeta import IntentClassifier
-from intentmeta.episodes import EpisodeSampler
 from intentmeta.heads.weights import load_head_weights, save_head_weights
-from intentmeta.meta_training import TrainConfig, episode_loss, train_head, write_run
+from intentmeta.research.episodes import EpisodeSampler
+from intentmeta.research.meta_training import TrainConfig, episode_loss, train_head, write_run
 
 DIM = 32
 SIGNAL_DIMS = 4  # classes differ only here; the other dimensions are loud, useless noise
@@ -187,7 +187,7 @@ def test_without_keep_best_the_last_weights_are_returned(synthetic_task):
 
 def test_transfer_comparison_reports_every_method_for_every_k(synthetic_task, trained):
     from intentmeta.heads import HeadConfig, build_head
-    from intentmeta.meta_training_eval import compare_heads, format_comparison
+    from intentmeta.research.meta_training_eval import compare_heads, format_comparison
 
     x, y = buried_clusters(6, 12, seed=3)
     intents = [f"intent{int(c)}" for c in y]
@@ -204,8 +204,8 @@ def test_transfer_comparison_reports_every_method_for_every_k(synthetic_task, tr
 
 
 def test_validation_and_holdout_domains_are_disjoint_from_training(tmp_path):
-    from intentmeta.data import IntentDataset
-    from intentmeta.meta_training_data import split_intents
+    from intentmeta.research.data import IntentDataset
+    from intentmeta.research.meta_training_data import split_intents
 
     domains = {"shop": ["buy", "refund"], "travel": ["book"], "home": ["lights"]}
     (tmp_path / "domains.json").write_text(json.dumps(domains))

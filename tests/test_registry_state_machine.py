@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
+import torch.nn.functional as F
 from conftest import FakeEncoder
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -131,6 +133,17 @@ class RegistryMachine(RuleBasedStateMachine):
         assert self.clf.intents == list(self.model)
         assert {name: self.clf.examples(name) for name in self.clf.intents} == self.model
         assert self.clf.head.n_classes == len(self.model)
+        # The registry's columns (names, raw prototypes) line up with the head's logit columns.
+        registry = self.clf._registry
+        assert list(registry.column_labels) == self.clf.head.classes.tolist()
+        assert sorted(registry.column_names) == sorted(self.model)
+        by_name = dict(registry.items())
+        expected = [
+            F.normalize(by_name[name].embeddings.sum(dim=0), dim=0)
+            for name in registry.column_names
+        ]
+        if expected:  # kept row by row across edits, equal to what a rebuild would give
+            assert torch.allclose(registry.prototypes, torch.stack(expected), atol=1e-5)
         names, embeddings, owners = self.clf.support()
         assert names == list(self.model)
         assert embeddings.shape == (sum(map(len, self.model.values())), self.encoder.dim)

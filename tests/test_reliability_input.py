@@ -29,7 +29,7 @@ def registry_state(clf: IntentClassifier) -> dict[str, object]:
         "head_classes": clf.head.classes.tolist(),
         "embeddings": embeddings.clone(),
         "owners": owners.tolist(),
-        "next_label": clf._next_label,
+        "next_label": clf._registry.next_label,
         "answer": clf.classify("where is my parcel").intent,
     }
 

@@ -1,7 +1,7 @@
 """Few-shot accuracy on BANKING77 and CLINC150: the tables and plot of BENCHMARKS.md.
 
-Runs :func:`intentmeta.evaluate.evaluate` on both data sets (full-class K-shot over seeds, then
-episodic 5-way 1/5-shot on held-out intents), writes ``<out>/<dataset>_<split>.json``, one
+Runs :func:`intentmeta.research.evaluate.evaluate` on both data sets (full-class K-shot over seeds,
+then episodic 5-way 1/5-shot on held-out intents), writes ``<out>/<dataset>_<split>.json``, one
 accuracy-vs-shots PNG for both sets, and prints markdown tables with the published figures.
 Embeddings are cached on disk, so only the first run encodes (several minutes on 2 CPU cores).
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from intentmeta.evaluate import EvalConfig, evaluate
-from intentmeta.evaluate_report import format_table, plot_accuracy, save_results
+from intentmeta.research.evaluate import EvalConfig, evaluate
+from intentmeta.research.evaluate_report import format_table, plot_accuracy, save_results
 
 DATASETS = {"BANKING77": "banking77", "CLINC150": "clinc150"}
 

@@ -7,7 +7,7 @@ recall / precision, AUROC and ECE over seeds, with 95% confidence intervals.
         --plot docs/reliability_diagram.png
 
 ``--split val --fit-confidence`` refits the logistic confidence maps that
-:class:`intentmeta.calibration.CalibrationConfig` ships (val, out-of-scope weighted to 20%).
+:class:`intentmeta.out_of_scope.OutOfScopeConfig` ships (val, out-of-scope weighted to 20%).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
-from intentmeta.evaluate_oos import (
+from intentmeta.research.evaluate_oos import (
     OosConfig,
     evaluate_out_of_scope,
     format_record,
@@ -51,10 +51,10 @@ def time_add_intent(train: dict[str, list[str]], n_intents: int = 1000, repeats:
         started = time.perf_counter()
         clf.add_intent(f"new_{repeat}", examples)
         total.append(time.perf_counter() - started)
-        embeddings = clf._intents[f"new_{repeat}"].embeddings
+        encoder_embeddings = clf.encoder.encode(examples)  # (10, dim)
         labels_now = clf.head.classes.tolist()
         started = time.perf_counter()
-        clf.oos.add(clf._intents[f"new_{repeat}"].label, embeddings)
+        clf.oos.set_intent(labels_now[-1], encoder_embeddings)
         clf.oos.auto_thresholds(labels_now)
         calibration.append(time.perf_counter() - started)
     median = lambda xs: sorted(xs)[len(xs) // 2] * 1000  # noqa: E731

@@ -17,8 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
-from intentmeta.meta_training import TrainConfig
-from intentmeta.meta_training_eval import sweep_table, transfer_experiment
+from intentmeta.research.meta_training import TrainConfig
+from intentmeta.research.meta_training_eval import sweep_table, transfer_experiment
 
 VALIDATION_DOMAINS = ["utility", "work"]
 HOLDOUT_DOMAINS = ["travel", "kitchen_and_dining"]

@@ -13,8 +13,8 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from intentmeta.meta_training import TrainConfig
-from intentmeta.meta_training_eval import recipe_main
+from intentmeta.research.meta_training import TrainConfig
+from intentmeta.research.meta_training_eval import recipe_main
 
 VALIDATION_DOMAINS = ["utility", "work"]  # early stopping on intents never trained on
 HOLDOUT_DOMAINS = ["travel", "kitchen_and_dining"]  # the CLINC150 test: never seen at all

@@ -7,7 +7,6 @@ classifies ``val`` + ``oos_val`` or ``test`` + ``oos_test``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -23,7 +22,11 @@ from safetensors.torch import load_file, save_file
 
 from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import Encoder
-from intentmeta.reliability import auroc, expected_calibration_error, plot_reliability_diagram
+from intentmeta.research.reliability import (
+    auroc,
+    expected_calibration_error,
+    plot_reliability_diagram,
+)
 
 
 @dataclass
@@ -135,11 +138,7 @@ def run_seed(
     clf = IntentClassifier(encoder=encoder, oos_threshold=threshold).fit(texts, labels)
     queries = split.texts + split.oos_texts
     predictions = clf.classify_batch(queries)
-    with torch.inference_mode():
-        embedded = encoder.encode(queries)  # (n, dim)
-        head_labels = clf.head.classes.tolist()
-        best = clf.head(embedded).argmax(dim=1)  # (n,)
-        _, margin, gap = clf.oos.margins(embedded, head_labels, best)
+    _, margin, gap = clf.out_of_scope_evidence(encoder.encode(queries))  # (n,) each
     truth = split.labels + [None] * len(split.oos_texts)
     is_oos = torch.tensor([t is None for t in truth])
     rejected = torch.tensor([p.is_out_of_scope for p in predictions])
@@ -309,12 +308,3 @@ def format_record(record: dict) -> str:
     if record.get("confidence_maps"):
         lines.append(f"confidence maps    {json.dumps(record['confidence_maps'])}")
     return "\n".join([*lines, f"wrote {record['path']}"])
-
-
-def run_from_cli(args: argparse.Namespace) -> int:
-    """``intentmeta eval --oos``: one K (``--shots K``, default 10) on CLINC150."""
-    shots = args.shots[0] if len(args.shots) == 1 else OosConfig.shots
-    config = OosConfig(args.split, shots, args.seeds)
-    cache = Path(args.cache_dir) / "clinc150_oos" if args.cache_dir else None
-    print(format_record(evaluate_out_of_scope(args.data, config, cache, args.out)))
-    return 0

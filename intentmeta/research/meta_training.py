@@ -10,7 +10,6 @@ never seen, not on the training intents.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -20,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from intentmeta.episodes import Episode, EpisodeSampler
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
 from intentmeta.heads.weights import head_parameters, load_parameters
+from intentmeta.research.episodes import Episode, EpisodeSampler
 
 
 @dataclass
@@ -112,7 +111,7 @@ def episode_loss(
     Args:
         head: The head; its support set is replaced.
         embeddings: ``(n, dim)`` embeddings the episode's rows index.
-        episode: An episode of :class:`~intentmeta.episodes.EpisodeSampler`.
+        episode: An episode of :class:`~intentmeta.research.episodes.EpisodeSampler`.
         noise: ``(norm, generator)`` of Gaussian noise added to the episode's embeddings.
 
     Returns:
@@ -303,41 +302,10 @@ def write_run(
         The output directory.
     """
     from intentmeta.heads.weights import save_head_weights
-    from intentmeta.meta_training_plots import plot_history
+    from intentmeta.research.meta_training_plots import plot_history
 
     out = Path(out)
     save_head_weights(head, out, training=asdict(config), **extra)
     (out / "training_log.json").write_text(json.dumps(asdict(history), indent=2))
     plot_history(history, out / "learning_curves.png")
     return out
-
-
-def run_from_cli(args: argparse.Namespace) -> int:
-    """``intentmeta train``: encode (cached) data, meta-train, write the run directory."""
-    from intentmeta.meta_training_data import training_arrays
-
-    config = TrainConfig(
-        head=args.head,
-        n_way=args.n_way,
-        k_shot=args.k_shot,
-        n_query=args.queries,
-        episodes=args.episodes,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        identity_weight=args.identity_weight,
-        embedding_noise=args.noise,
-        diagonal=args.diagonal,
-        context_steps=args.context_steps,
-        validate_every=args.validate_every,
-        patience=args.patience,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
-    train, validation, facts = training_arrays(args)
-    head, history = train_head(*train, config, validation=validation)
-    out = write_run(head, history, config, args.out, **facts)
-    print(
-        f"kept episode {history.best_step} of {history.steps[-1] if history.steps else 0} "
-        f"(validation accuracy {history.best_validation_accuracy:.4f}); wrote {out}"
-    )
-    return 0

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from intentmeta.meta_training import TrainHistory
+
+class History(Protocol):
+    """What a plot reads from a run's history (``meta_training.TrainHistory`` has it all).
+
+    Typed structurally so this module needs nothing from ``meta_training``: no import circle.
+    """
+
+    steps: list[int]
+    loss: list[float]
+    accuracy: list[float]
+    validation_steps: list[int]
+    validation_accuracy: list[float]
+    best_step: int
 
 
 def smooth(values: list[float], window: int) -> list[float]:
@@ -24,7 +35,7 @@ def smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
-def plot_history(history: TrainHistory, path: str | Path) -> Path:
+def plot_history(history: History, path: str | Path) -> Path:
     """Plot training loss, training accuracy and validation accuracy against episodes.
 
     Args:

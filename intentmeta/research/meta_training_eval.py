@@ -1,7 +1,7 @@
 """Does a meta-trained head transfer? Full-class K-shot accuracy, trained versus untrained.
 
-Uses the evaluation issue's protocol (:func:`intentmeta.episodes.sample_k_shot` support sets,
-seeds ``0..seeds-1``, the whole evaluation split as queries, mean ± 95% Student-t interval) so
+Uses the evaluation issue's protocol (:func:`intentmeta.research.episodes.sample_k_shot` support
+sets, seeds ``0..seeds-1``, the whole evaluation split as queries, mean ± 95% Student-t interval) so
 the figures line up with the "Few-shot accuracy" section of BENCHMARKS.md.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from intentmeta.evaluate import logistic_regression, mean_ci
 from intentmeta.heads import FewShotHead
-from intentmeta.meta_training import TrainConfig, fresh_copy
+from intentmeta.research.evaluate import logistic_regression, mean_ci
+from intentmeta.research.meta_training import TrainConfig, fresh_copy
 
 
 def head_predictions(
@@ -49,7 +49,7 @@ def compare_heads(
     Returns:
         ``{str(K): {method: {"mean", "ci95", "values"}}}``.
     """
-    from intentmeta.episodes import sample_k_shot
+    from intentmeta.research.episodes import sample_k_shot
 
     pool_x, pool_intents = pool
     queries, query_intents = evaluation
@@ -147,10 +147,10 @@ def transfer_experiment(
     Returns:
         ``{"banking77": results, "clinc150_holdout": results, "history": ...}``.
     """
-    from intentmeta.data import load_dataset
     from intentmeta.heads import HeadConfig, build_head
-    from intentmeta.meta_training import train_head, write_run
-    from intentmeta.meta_training_data import domain_intents, encode_dataset, split_intents
+    from intentmeta.research.data import load_dataset
+    from intentmeta.research.meta_training import train_head, write_run
+    from intentmeta.research.meta_training_data import domain_intents, encode_dataset, split_intents
 
     data_dir, out = Path(data_dir), Path(out)
     clinc_dir, banking_dir = data_dir / "clinc150", data_dir / "banking77"

@@ -10,29 +10,28 @@ is scored against the prototype of the *other* examples of its intent (leave-one
                         + shift * (mean leave-one-out similarity of the intent - mean over intents)
                         + offset
 
-i.e. one global rule ("reject what is less similar than the 5% least typical examples") nudged
+i.e. one global rule ("reject what is less similar than the 9% least typical examples") nudged
 toward each intent's own tightness. Leave-one-out statistics are kept per intent, so adding an
 intent costs ``O(n_examples * dim)``; the global quantile is recomputed lazily over all
 leave-one-out values (10,000 floats for 1,000 intents of 10 examples).
+
+This module knows nothing of the classifier: it takes intent labels, embeddings and similarities,
+and returns decisions as tensors.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from intentmeta.prediction import Prediction
-
-if TYPE_CHECKING:
-    from intentmeta.classifier import IntentClassifier
-
 
 @dataclass
-class CalibrationConfig:
+class OutOfScopeConfig:
     """How automatic thresholds and confidences are computed (chosen on CLINC150 ``val``).
 
     Attributes:
@@ -54,34 +53,52 @@ class CalibrationConfig:
 
 
 @dataclass
-class _IntentStats:
-    prototype: torch.Tensor  # (dim,) unit vector
+class IntentStats:
+    """Leave-one-out statistics of one intent's examples."""
+
     loo: torch.Tensor  # (n_examples,) leave-one-out similarities; empty for one example
     loo_mean: float  # their mean, NaN for one example (kept as a float: cheap to gather)
 
 
-def intent_stats(embeddings: torch.Tensor) -> _IntentStats:
-    """Normalised prototype and leave-one-out similarities of one intent's examples.
+def intent_stats(embeddings: torch.Tensor) -> IntentStats:
+    """Leave-one-out similarities of one intent's examples.
 
     Args:
         embeddings: ``(n_examples, dim)`` raw encoder embeddings.
     """
-    total = embeddings.sum(dim=0)  # (dim,)
-    prototype = F.normalize(total, dim=0)
     if embeddings.shape[0] < 2:
-        return _IntentStats(prototype, embeddings.new_empty(0), math.nan)
+        return IntentStats(embeddings.new_empty(0), math.nan)
+    total = embeddings.sum(dim=0)  # (dim,)
     others = F.normalize(total - embeddings, dim=1)  # (n_examples, dim) prototype without each
     loo = (F.normalize(embeddings, dim=1) * others).sum(dim=1)  # (n_examples,)
-    return _IntentStats(prototype, loo, float(loo.mean()))
+    return IntentStats(loo, float(loo.mean()))
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What the detector decided for a batch of messages.
+
+    Attributes:
+        rejected: ``(n_query,)`` whether each message is out of scope.
+        confidence: ``(n_query,)`` probability that each answer (intent or out of scope) is right.
+        similarity: ``(n_query,)`` cosine similarity to the chosen intent's prototype.
+    """
+
+    rejected: torch.Tensor
+    confidence: torch.Tensor
+    similarity: torch.Tensor
 
 
 class OutOfScopeDetector:
-    """Decides from the raw embeddings whether a message fits no intent, and how sure to be.
+    """Decides from raw-embedding similarities whether a message fits no intent, and how sure to be.
 
-    ``Prediction.confidence`` is the probability that the answer is right: for an accepted
-    message, that the intent is the correct one; for a rejected message, that it is really out of
-    scope. Both come from logistic maps of (similarity - threshold) fitted on CLINC150 ``val``
-    with out-of-scope messages weighted to 20% of the traffic; a different share shifts them.
+    ``confidence`` is the probability that the answer is right: for an accepted message, that the
+    intent is the correct one; for a rejected message, that it is really out of scope. Both come
+    from logistic maps of (similarity - threshold) fitted on CLINC150 ``val`` with out-of-scope
+    messages weighted to 20% of the traffic; a different share shifts them.
+
+    Intents are known by integer labels; every method taking ``labels`` means "one column per
+    label, in this order", matching the ``similarity`` columns it is given.
 
     Args:
         threshold: ``"auto"`` derives per-intent thresholds from the examples (see the module
@@ -91,43 +108,38 @@ class OutOfScopeDetector:
 
     Example:
         >>> detector = OutOfScopeDetector(0.5)
-        >>> detector.add(0, torch.tensor([[1.0, 0.0], [0.9, 0.1]]))
-        >>> detector.decide(torch.zeros(1, 1), torch.tensor([[0.0, 1.0]]), ["a"], 1, [0])[0].intent
-        >>> detector.decide(torch.zeros(1, 1), torch.tensor([[1.0, 0.0]]), ["a"], 1, [0])[0].intent
-        'a'
+        >>> detector.set_intent(0, torch.tensor([[1.0, 0.0], [0.9, 0.1]]))
+        >>> similarity = torch.tensor([[0.2], [0.95]])  # (n_query, n_intents) cosines
+        >>> detector.decide(similarity, torch.tensor([0, 0]), (0,)).rejected.tolist()
+        [True, False]
     """
 
     def __init__(
-        self, threshold: float | str | None = "auto", config: CalibrationConfig | None = None
+        self, threshold: float | str | None = "auto", config: OutOfScopeConfig | None = None
     ) -> None:
         self.threshold = threshold
-        self.config = config or CalibrationConfig()
+        self.config = config or OutOfScopeConfig()
         self.offset = 0.0  # set by calibrate(); moves every automatic threshold
-        self._stats: dict[int, _IntentStats] = {}  # by head label, which survives renames
+        self._stats: dict[int, IntentStats] = {}  # by intent label, which survives renames
         # Derived lazily and dropped on every change: (quantile, mean of the intents' means),
-        # and the stacked prototypes and thresholds of the last column order asked for.
+        # and the automatic thresholds of the last column order asked for.
         self._global: tuple[float, float] | None = None
-        self._columns: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+        self._columns: tuple[Sequence[int], torch.Tensor] | None = None
 
-    # ----------------------------------------------------------------------------- registry hooks
-    def reset(self, clf: IntentClassifier) -> None:
-        """All intents were replaced."""
-        self._stats = {i.label: intent_stats(i.embeddings) for i in clf._intents.values()}
+    # ----------------------------------------------------------------------------- intents
+    def reset(self, intents: Mapping[int, torch.Tensor]) -> None:
+        """Replace every intent: ``{label: (n_examples, dim) embeddings}``."""
+        self._stats = {label: intent_stats(e.float()) for label, e in intents.items()}
         self._invalidate()
 
-    def intent_changed(self, clf: IntentClassifier, name: str) -> None:
-        """One intent was added or its examples changed."""
-        intent = clf._intents[name]
-        self.add(intent.label, intent.embeddings)
-
-    def intent_removed(self, clf: IntentClassifier, name: str, label: int) -> None:
-        """One intent was removed."""
-        self._stats.pop(label, None)
-        self._invalidate()
-
-    def add(self, label: int, embeddings: torch.Tensor) -> None:
+    def set_intent(self, label: int, embeddings: torch.Tensor) -> None:
         """Store (or replace) the statistics of one intent from its ``(n, dim)`` embeddings."""
         self._stats[label] = intent_stats(embeddings.float())
+        self._invalidate()
+
+    def remove_intent(self, label: int) -> None:
+        """Forget one intent."""
+        self._stats.pop(label, None)
         self._invalidate()
 
     def _invalidate(self) -> None:
@@ -146,23 +158,23 @@ class OutOfScopeDetector:
                 self._global = (quantile, sum(s.loo_mean for s in with_loo) / len(with_loo))
         return self._global
 
-    def _stacked(self, labels: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(n_intents, dim)`` prototypes and ``(n_intents,)`` automatic thresholds, cached."""
-        key = tuple(labels)
-        if self._columns is None or self._columns[0] != key:
+    def _auto(self, labels: Sequence[int]) -> torch.Tensor:
+        """``(n_intents,)`` automatic thresholds, cached until the next change."""
+        cached = self._columns
+        # The caller passes the same sequence object until its intents change: O(1) per message.
+        if cached is None or (cached[0] is not labels and list(cached[0]) != list(labels)):
             quantile, mean_of_means = self._global_terms()
-            stats = [self._stats[label] for label in labels]
-            shifts = torch.tensor([s.loo_mean - mean_of_means for s in stats]).nan_to_num(0.0)
-            thresholds = quantile + self.config.shift * shifts + self.offset  # (n_intents,)
-            prototypes = torch.stack([s.prototype for s in stats])  # (n_intents, dim)
-            self._columns = (key, prototypes, thresholds)
-        return self._columns[1], self._columns[2]
+            shifts = torch.tensor(
+                [self._stats[label].loo_mean - mean_of_means for label in labels]
+            ).nan_to_num(0.0)  # (n_intents,)
+            cached = self._columns = (labels, quantile + self.config.shift * shifts + self.offset)
+        return cached[1]
 
-    def auto_thresholds(self, labels: list[int]) -> torch.Tensor:
+    def auto_thresholds(self, labels: Sequence[int]) -> torch.Tensor:
         """``(n_intents,)`` automatic cosine thresholds of the intents with these labels."""
-        return self._stacked(labels)[1].clone()
+        return self._auto(labels).clone()
 
-    def thresholds(self, labels: list[int]) -> torch.Tensor:
+    def thresholds(self, labels: Sequence[int]) -> torch.Tensor:
         """``(n_intents,)`` cosine similarity below which each intent's best match is rejected."""
         if self.threshold is None:
             return torch.full((len(labels),), -math.inf)
@@ -171,27 +183,24 @@ class OutOfScopeDetector:
         return self.auto_thresholds(labels)
 
     # ----------------------------------------------------------------------------- deciding
-    def margins(
-        self, queries: torch.Tensor, labels: list[int], best: torch.Tensor
+    def evidence(
+        self, similarity: torch.Tensor, best: torch.Tensor, labels: Sequence[int]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw-embedding evidence for each query's chosen intent.
 
         Args:
-            queries: ``(n_query, dim)`` raw encoder embeddings.
-            labels: Head label of each intent column.
+            similarity: ``(n_query, n_intents)`` cosine similarities of the raw query embeddings
+                to the intents' prototypes.
             best: ``(n_query,)`` column of each query's chosen intent.
+            labels: Intent label of each column.
 
         Returns:
             ``(n_query,)`` cosine similarity to the chosen prototype, its margin over the
             threshold used for rejection (the automatic one when rejection is off), and the
             gap between the best and second-best prototype similarity.
         """
-        prototypes = self._stacked(labels)[0]  # (n_intents, dim)
-        similarity = F.normalize(queries.float(), dim=1) @ prototypes.T  # (n_query, n_intents)
         chosen = similarity.gather(1, best[:, None])[:, 0]  # (n_query,)
-        thresholds = (
-            self.auto_thresholds(labels) if self.threshold is None else self.thresholds(labels)
-        )
+        thresholds = self._auto(labels) if self.threshold is None else self.thresholds(labels)
         runner_up = similarity.scatter(1, best[:, None], -math.inf).max(dim=1).values
         gap = (chosen - runner_up).clamp(0.0, self.config.max_gap)  # (n_query,), inf -> cap
         return chosen, chosen - thresholds[best], gap
@@ -207,54 +216,29 @@ class OutOfScopeDetector:
         return torch.where(rejected, reject, accept)
 
     def decide(
-        self,
-        logits: torch.Tensor,
-        queries: torch.Tensor,
-        names: list[str],
-        top_k: int,
-        labels: list[int],
-    ) -> list[Prediction]:
-        """Turn the head's logits and the raw query embeddings into predictions.
+        self, similarity: torch.Tensor, best: torch.Tensor, labels: Sequence[int]
+    ) -> Decisions:
+        """Reject or accept each query's chosen intent, with a confidence.
 
         Args:
-            logits: ``(n_query, n_intents)`` from the head; they pick the intent and fill
-                ``scores``.
-            queries: ``(n_query, dim)`` raw encoder embeddings; they decide rejection and
-                confidence.
-            names: Intent name of each column.
-            top_k: How many intents to list in ``scores``.
-            labels: Head label of each column.
-
-        Returns:
-            One prediction per query.
+            similarity: ``(n_query, n_intents)`` cosines of the raw queries to the prototypes.
+            best: ``(n_query,)`` column the head chose for each query.
+            labels: Intent label of each column.
         """
-        probabilities = logits.softmax(dim=1)  # (n_query, n_intents)
-        top = probabilities.topk(min(top_k, len(names)), dim=1)
-        best = top.indices[:, 0]  # (n_query,)
-        similarity, margin, gap = self.margins(queries, labels, best)
+        chosen, margin, gap = self.evidence(similarity, best, labels)
         rejected = (
             torch.zeros_like(margin, dtype=torch.bool) if self.threshold is None else margin < 0
         )
-        confidence = self.confidence(margin, gap, rejected)  # (n_query,)
-        predictions = []
-        for row in range(logits.shape[0]):
-            scores = {
-                names[i]: float(p)
-                for i, p in zip(top.indices[row].tolist(), top.values[row].tolist(), strict=True)
-            }
-            out = bool(rejected[row])
-            predictions.append(
-                Prediction(
-                    intent=None if out else names[int(best[row])],
-                    confidence=float(confidence[row]),
-                    scores=scores,
-                    is_out_of_scope=out,
-                    similarity=float(similarity[row]),
-                )
-            )
-        return predictions
+        return Decisions(rejected, self.confidence(margin, gap, rejected), chosen)
 
     # ----------------------------------------------------------------------------- tuning
+    def leave_one_out_margins(self, labels: Sequence[int]) -> torch.Tensor:
+        """Margins (offset excluded) of every stored example, scored leave-one-out."""
+        thresholds = self._auto(labels) - self.offset  # (n_intents,)
+        return torch.cat(
+            [self._stats[label].loo - t for label, t in zip(labels, thresholds, strict=True)]
+        )
+
     def calibrate(self, in_scope: torch.Tensor, out_of_scope: torch.Tensor) -> dict[str, float]:
         """Move the automatic thresholds to separate labelled margins best.
 
@@ -280,51 +264,19 @@ class OutOfScopeDetector:
             "out_of_scope_rejected": float(rejected[best]),
         }
 
-    def calibrate_classifier(
-        self,
-        clf: IntentClassifier,
-        out_of_scope: torch.Tensor,
-        in_scope: torch.Tensor | None = None,
-    ) -> dict[str, float]:
-        """Tune :attr:`offset` from embeddings of labelled messages (the caller holds the lock).
-
-        Args:
-            clf: The classifier whose head picks each message's intent.
-            out_of_scope: ``(m, dim)`` embeddings of messages that fit no intent.
-            in_scope: ``(n, dim)`` embeddings of messages that fit one; ``None`` uses the
-                intents' own examples, each scored leave-one-out.
-
-        Returns:
-            What :meth:`calibrate` returns.
-        """
-        labels = clf.head.classes.tolist()
-
-        def margins(queries: torch.Tensor) -> torch.Tensor:
-            best = clf.head(queries).argmax(dim=1)  # (n,)
-            return self.margins(queries, labels, best)[1] + self.offset  # (n,), offset excluded
-
-        if in_scope is None:
-            thresholds = self.auto_thresholds(labels) - self.offset  # (n_intents,)
-            in_margins = torch.cat(
-                [self._stats[label].loo - t for label, t in zip(labels, thresholds, strict=True)]
-            )
-        else:
-            in_margins = margins(in_scope)
-        return self.calibrate(in_margins, margins(out_of_scope))
-
     # ----------------------------------------------------------------------------- saving
     def state(self) -> dict[str, Any]:
         """JSON-serialisable calibration state, saved with the registry."""
         return {"threshold": self.threshold, "offset": self.offset, "config": asdict(self.config)}
 
-    def load_state(self, state: dict[str, Any] | None, clf: IntentClassifier) -> None:
-        """Restore what :meth:`state` returned; per-intent statistics are recomputed."""
+    def load_state(self, state: dict[str, Any] | None) -> None:
+        """Restore what :meth:`state` returned (per-intent statistics are set separately)."""
         state = state or {}
         if "config" in state:
             config = dict(state["config"])
             for key in ("accept_weights", "reject_weights"):
                 if key in config:
                     config[key] = tuple(config[key])
-            self.config = CalibrationConfig(**config)
+            self.config = OutOfScopeConfig(**config)
         self.offset = float(state.get("offset", 0.0))
-        self.reset(clf)
+        self._invalidate()

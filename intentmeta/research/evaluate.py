@@ -6,7 +6,8 @@ Two protocols, both on one set of cached frozen-encoder embeddings:
   whole evaluation split is classified; accuracy and macro-F1 are reported as mean ± 95% CI over
   seeds (Student's t).
 * **Episodic N-way K-shot**: random episodes among intents held out of meta-training
-  (:func:`intentmeta.episodes.meta_split`), support and queries drawn from the evaluation split;
+  (:func:`intentmeta.research.episodes.meta_split`), support and queries drawn from the
+  evaluation split;
   mean accuracy ± 95% CI over episodes.
 
 Methods side by side: 1-NN cosine, logistic regression, the prototypical and matching heads
@@ -16,7 +17,6 @@ Methods side by side: 1-NN cosine, logistic regression, the prototypical and mat
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 import platform
@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from intentmeta import ops
-from intentmeta.data import holdout_split, load_dataset
-from intentmeta.episodes import EpisodeSampler, meta_split, sample_k_shot
+from intentmeta.research.data import holdout_split, load_dataset
+from intentmeta.research.episodes import EpisodeSampler, meta_split, sample_k_shot
 
 #: ``(support (n_s, dim), support labels (n_s,) in 0..C-1, queries (n_q, dim), C) -> (n_q,)``
 Method = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -309,7 +309,7 @@ def evaluate(
     """Run both protocols on a data set and return every figure.
 
     Args:
-        source: Anything :func:`~intentmeta.data.load_dataset` reads.
+        source: Anything :func:`~intentmeta.research.data.load_dataset` reads.
         config: What to measure; ``None`` uses the defaults.
         encoder: An encoder with ``name``, ``dim``, ``encode``; ``None`` loads the bundled one.
         cache_dir: Embedding cache directory (default ``$INTENTMETA_CACHE`` or
@@ -320,7 +320,7 @@ def evaluate(
         A JSON-serialisable dict: data set, split, encoder, config, machine, ``full_class`` and
         ``episodic`` results.
     """
-    from intentmeta.embedding_cache import cached_encode
+    from intentmeta.research.embedding_cache import cached_encode
 
     config = config or EvalConfig()
     if encoder is None:
@@ -361,31 +361,3 @@ def evaluate(
         "full_class": full,
         "episodic": episodic,
     }
-
-
-def run_from_cli(args: argparse.Namespace) -> int:
-    """``intentmeta eval``: evaluate, print the tables, write JSON and the plot."""
-    config = EvalConfig(
-        shots=args.shots,
-        seeds=args.seeds,
-        episodes=args.episodes,
-        n_way=args.ways,
-        episode_shots=args.episode_shots,
-        n_query=args.queries,
-        methods=args.methods,
-        split=args.split,
-        validation=args.validation,
-    )
-    encoder = None
-    if args.encoder != "default":
-        from intentmeta.encoder import EncoderConfig, shared_encoder
-
-        encoder = shared_encoder(EncoderConfig(model=args.encoder))
-    from intentmeta.evaluate_report import format_table, plot_accuracy, save_results
-
-    results = evaluate(args.data, config, encoder, args.cache_dir, progress=not args.quiet)
-    print(format_table(results))
-    json_path = save_results(results, args.out)
-    plot_path = plot_accuracy([results], json_path.with_suffix(".png"))
-    print(f"\nwrote {json_path} and {plot_path}")
-    return 0

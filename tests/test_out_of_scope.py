@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from intentmeta import IntentClassifier, calibration
+from intentmeta import IntentClassifier, out_of_scope
 from intentmeta.heads import HeadConfig
-from intentmeta.reliability import auroc, expected_calibration_error, reliability_bins
+from intentmeta.research.reliability import auroc, expected_calibration_error, reliability_bins
 
 UNRELATED = "quantum chromodynamics lecture notes"
 
@@ -36,7 +36,7 @@ def test_automatic_thresholds_follow_the_leave_one_out_rule(fake_encoder, toy_in
     clf = build(fake_encoder, toy_intents)
     config = clf.oos.config
     loo = {
-        name: calibration.intent_stats(fake_encoder.encode(examples)).loo
+        name: out_of_scope.intent_stats(fake_encoder.encode(examples)).loo
         for name, examples in toy_intents.items()
     }
     quantile = torch.quantile(torch.cat(list(loo.values())), config.quantile)
@@ -49,10 +49,10 @@ def test_automatic_thresholds_follow_the_leave_one_out_rule(fake_encoder, toy_in
 
 def test_leave_one_out_similarity_excludes_the_example_itself():
     embeddings = F.normalize(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), dim=1)
-    stats = calibration.intent_stats(embeddings)
+    stats = out_of_scope.intent_stats(embeddings)
     others = F.normalize(embeddings[1:].sum(dim=0), dim=0)
     assert float(stats.loo[0]) == pytest.approx(float(embeddings[0] @ others))
-    assert calibration.intent_stats(embeddings[:1]).loo.numel() == 0
+    assert out_of_scope.intent_stats(embeddings[:1]).loo.numel() == 0
 
 
 def test_thresholds_change_when_an_intent_is_added_and_return_when_it_is_removed(
@@ -73,9 +73,9 @@ def test_adding_an_intent_computes_statistics_of_that_intent_only(
 ):
     clf = build(fake_encoder, toy_intents)
     seen = []
-    original = calibration.intent_stats
+    original = out_of_scope.intent_stats
     monkeypatch.setattr(
-        calibration, "intent_stats", lambda e: seen.append(e.shape[0]) or original(e)
+        out_of_scope, "intent_stats", lambda e: seen.append(e.shape[0]) or original(e)
     )
     clf.add_intent("weather", ["is it raining", "weather forecast rain", "rain tomorrow"])
     assert seen == [3]
@@ -113,7 +113,7 @@ def test_rejection_ignores_the_heads_temperature(fake_encoder, toy_intents):
 
 
 def test_confidence_is_higher_the_further_a_message_is_from_the_threshold(fake_encoder):
-    detector = calibration.OutOfScopeDetector()
+    detector = out_of_scope.OutOfScopeDetector()
     margins = torch.tensor([-0.3, -0.1, 0.05, 0.3])
     rejected = margins < 0
     confidence = detector.confidence(margins, torch.full((4,), 0.1), rejected)
@@ -197,7 +197,7 @@ def test_real_encoder_rejects_an_unrelated_question_for_the_builtin_intents(real
 def test_out_of_scope_benchmark_counts_rejections_as_recall_and_right_intents_as_accuracy(
     fake_encoder, toy_intents
 ):
-    from intentmeta.evaluate_oos import OosSplit, run_seed, summarise
+    from intentmeta.research.evaluate_oos import OosSplit, run_seed, summarise
 
     split = OosSplit(
         texts=["where is my parcel now", "refund my money", "hello hello"],

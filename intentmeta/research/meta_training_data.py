@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
-from intentmeta.data import IntentDataset, load_dataset, load_domains
-from intentmeta.episodes import class_disjoint_split
+from intentmeta.research.data import IntentDataset, load_dataset, load_domains
+from intentmeta.research.episodes import class_disjoint_split
 
 Arrays = tuple[torch.Tensor, torch.Tensor]  # (n, dim) embeddings, (n,) integer intent labels
 
@@ -69,8 +69,8 @@ def split_intents(
 
 def encode_dataset(data: IntentDataset, cache_dir: str | None = None) -> Arrays:
     """Cached frozen-encoder embeddings of a data set, with its intents as integer labels."""
-    from intentmeta.embedding_cache import cached_encode
     from intentmeta.encoder import shared_encoder
+    from intentmeta.research.embedding_cache import cached_encode
 
     embeddings = cached_encode(shared_encoder(), data.texts, cache_dir)  # (n, dim)
     column = {intent: c for c, intent in enumerate(sorted(set(data.labels)))}

@@ -1,4 +1,7 @@
-"""Registry files on disk: JSON for what a person can read, safetensors for tensors, never pickle.
+"""Saving and loading a classifier: JSON for what a person can read, safetensors for tensors.
+
+Never pickle. :func:`write_classifier` and :func:`read_classifier` turn a :class:`SavedClassifier`
+(configuration, intents, embeddings, head state) into a registry directory and back.
 
 A registry directory holds ``intentmeta.json`` (format version, configuration, intents and their
 examples) and one ``tensors-<id>.safetensors`` that the JSON names. Saving writes the new tensor
@@ -18,6 +21,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,3 +274,101 @@ def _load_locked(directory: Path) -> tuple[dict[str, Any], dict[str, torch.Tenso
     except (SafetensorError, OSError, ValueError) as error:
         raise RegistryError(f"{tensor_path} is damaged (not valid safetensors): {error}") from None
     return manifest, tensors
+
+
+@dataclass
+class SavedClassifier:
+    """What a registry directory holds, in memory.
+
+    Attributes:
+        config: The classifier's settings (``asdict(ClassifierConfig)``).
+        encoder: ``{"name", "dim"}`` of the encoder that made ``embeddings``.
+        out_of_scope: The out-of-scope detector's state (threshold, offset, config).
+        intents: Each intent's examples, in the order added.
+        embeddings: ``(n_examples, dim)`` rows following ``intents``; ``None`` if absent.
+        head_parameters: The head's learned parameters.
+        head_buffers: The head's support state, classes numbered by intent position.
+    """
+
+    config: dict[str, Any]
+    encoder: dict[str, Any]
+    out_of_scope: dict[str, Any] | None
+    intents: dict[str, list[str]]
+    embeddings: torch.Tensor | None = None
+    head_parameters: dict[str, torch.Tensor] = field(default_factory=dict)
+    head_buffers: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def support_for(
+        self, encoder: Any, where: str | os.PathLike
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        """The examples' embeddings for ``encoder``, and the head state if still valid.
+
+        The stored embeddings and head state are re-used when ``encoder`` (``name``, ``dim``,
+        ``encode``) is the one that made them; otherwise the examples are encoded again and the
+        head must process them anew (``None``).
+
+        Returns:
+            ``(n_examples, dim)`` float embeddings, rows following :attr:`intents`, and the
+            head buffers or ``None``.
+
+        Raises:
+            RegistryError: If the stored embeddings do not fit the examples and the encoder.
+        """
+        same_encoder = self.encoder.get("name") == encoder.name and (
+            self.encoder.get("dim") == encoder.dim
+        )
+        embeddings = self.embeddings
+        n_examples = sum(len(group) for group in self.intents.values())
+        if not same_encoder or embeddings is None:
+            embeddings = encoder.encode([t for group in self.intents.values() for t in group])
+        if embeddings.shape != (n_examples, encoder.dim):
+            raise RegistryError(
+                f"registry at {str(where)!r} stores embeddings of shape "
+                f"{tuple(embeddings.shape)}, expected ({n_examples}, {encoder.dim}): it belongs "
+                "to another encoder"
+            )
+        return embeddings.float(), self.head_buffers if same_encoder else None
+
+
+def write_classifier(directory: str | os.PathLike, saved: SavedClassifier) -> Path:
+    """Save a classifier atomically (see the module docstring); returns the directory."""
+    manifest = {
+        "config": saved.config,
+        "encoder": saved.encoder,
+        "oos": saved.out_of_scope,
+        "intents": [{"name": n, "examples": e} for n, e in saved.intents.items()],
+    }
+    tensors = {f"head.{k}": v for k, v in saved.head_parameters.items()}
+    if saved.intents:
+        tensors["embeddings"] = saved.embeddings
+        tensors.update({f"head_buffer.{k}": v for k, v in saved.head_buffers.items()})
+    return save_registry(directory, manifest, tensors)
+
+
+def read_classifier(directory: str | os.PathLike, reserved: Iterable[str] = ()) -> SavedClassifier:
+    """Read what :func:`write_classifier` wrote, checking the intents as strictly as new input.
+
+    Args:
+        directory: The registry directory.
+        reserved: Names no intent may have.
+
+    Raises:
+        RegistryError: If the directory is missing, damaged, incompatible or inconsistent.
+    """
+    manifest, tensors = load_registry(directory)
+    intents = read_intents(manifest, directory, reserved=reserved)
+    config, encoder = manifest.get("config"), manifest.get("encoder")
+    if not isinstance(config, dict) or not isinstance(encoder, dict):
+        raise RegistryError(
+            f"registry at {str(directory)!r} is inconsistent: 'config' and 'encoder' must be "
+            "objects"
+        )
+    return SavedClassifier(
+        config=config,
+        encoder=encoder,
+        out_of_scope=manifest.get("oos"),
+        intents=intents,
+        embeddings=tensors.get("embeddings"),
+        head_parameters={k[5:]: v for k, v in tensors.items() if k.startswith("head.")},
+        head_buffers={k[12:]: v for k, v in tensors.items() if k.startswith("head_buffer.")},
+    )

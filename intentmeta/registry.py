@@ -1,0 +1,188 @@
+"""The intent registry: names, examples, their raw embeddings, and each intent's head column.
+
+The registry is the single source of truth for what the classifier knows. Besides each intent's
+examples and ``(n_examples, dim)`` embeddings it keeps, in the head's column order, the intent
+labels, names and normalised raw prototypes, updated row by row on every edit, so that scoring a
+message never rebuilds anything. Edits move columns exactly as a
+:class:`~intentmeta.heads.FewShotHead` does (a new intent is appended; replacing an intent's
+examples moves it to the end), so column ``i`` of the head's logits is column ``i`` here.
+
+Not thread-safe by itself: callers hold :attr:`IntentRegistry.lock` around reads and edits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Intent:
+    """One intent: its head label (stable across renames), examples and their embeddings."""
+
+    label: int
+    examples: list[str]
+    embeddings: torch.Tensor  # (n_examples, dim)
+
+
+def prototype(embeddings: torch.Tensor) -> torch.Tensor:
+    """``(dim,)`` unit-length mean direction of ``(n, dim)`` raw embeddings."""
+    return F.normalize(embeddings.float().sum(dim=0), dim=0)
+
+
+class IntentRegistry:
+    """Intents by name, in the order they were added, plus their column-ordered prototypes.
+
+    Args:
+        dim: Embedding size.
+
+    Example:
+        >>> registry = IntentRegistry(dim=2)
+        >>> registry.add("refund", ["money back"], torch.tensor([[1.0, 0.0]]))
+        0
+        >>> registry.column_names, registry.prototypes.shape
+        (['refund'], torch.Size([1, 2]))
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.lock = threading.RLock()  # guards everything below, and the classifier's head
+        self._intents: dict[str, Intent] = {}
+        self.next_label = 0
+        # Column order (the head's): replaced, never mutated, on an edit, so a reader holding
+        # one can use it as a cache key.
+        self.column_labels: tuple[int, ...] = ()
+        self.column_names: list[str] = []
+        self.prototypes = torch.empty(0, dim)  # (n_intents, dim) unit rows, column order
+
+    # ----------------------------------------------------------------------------- reading
+    def __len__(self) -> int:
+        return len(self._intents)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._intents
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._intents)
+
+    def items(self) -> list[tuple[str, Intent]]:
+        """``(name, intent)`` pairs in the order intents were added."""
+        return list(self._intents.items())
+
+    def get(self, name: str) -> Intent:
+        """The intent called ``name``.
+
+        Raises:
+            KeyError: If there is no such intent.
+        """
+        try:
+            return self._intents[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"no intent named {name!r}") from None
+
+    def check_new_name(self, name: str) -> None:
+        """Raise ``ValueError`` if ``name`` is taken."""
+        if name in self._intents:
+            raise ValueError(f"intent {name!r} already exists; use add_examples() to extend it")
+
+    def embeddings(self) -> torch.Tensor:
+        """``(n_examples, dim)`` every example's embedding, intents in the order added."""
+        if not self._intents:
+            return torch.empty(0, self.dim)
+        return torch.cat([intent.embeddings for intent in self._intents.values()])
+
+    def positions(self, labels: list[int]) -> torch.Tensor:
+        """``(n,)`` position (in the order added) of the intent with each of ``labels``."""
+        position = {intent.label: i for i, intent in enumerate(self._intents.values())}
+        return torch.tensor([position[label] for label in labels], dtype=torch.long)
+
+    def owners(self) -> torch.Tensor:
+        """``(n_examples,)`` position (in the order added) of each row of :meth:`embeddings`."""
+        counts = torch.tensor(
+            [len(intent.examples) for intent in self._intents.values()], dtype=torch.long
+        )
+        return torch.repeat_interleave(torch.arange(len(counts)), counts)
+
+    # ----------------------------------------------------------------------------- editing
+    def add(self, name: str, examples: list[str], embeddings: torch.Tensor) -> int:
+        """Add an intent as the last column; returns its new label."""
+        self.check_new_name(name)
+        label = self.next_label
+        self.next_label += 1
+        self._intents[name] = Intent(label, examples, embeddings)
+        self._append_column(label, name, embeddings)
+        return label
+
+    def extend(self, name: str, examples: list[str], embeddings: torch.Tensor) -> None:
+        """Append examples (already checked to be new) to an intent, keeping its column."""
+        intent = self.get(name)
+        intent.examples = intent.examples + examples
+        intent.embeddings = torch.cat([intent.embeddings, embeddings])
+        column = self.column_labels.index(intent.label)
+        prototypes = self.prototypes.clone()  # readers may hold the old tensor
+        prototypes[column] = prototype(intent.embeddings)
+        self.prototypes = prototypes
+
+    def keep_examples(self, name: str, keep: list[int]) -> None:
+        """Keep only the examples at positions ``keep``; the intent's column moves to the end."""
+        intent = self.get(name)
+        intent.examples = [intent.examples[i] for i in keep]
+        intent.embeddings = intent.embeddings[keep]
+        self._drop_column(intent.label)
+        self._append_column(intent.label, name, intent.embeddings)
+
+    def remove(self, name: str) -> Intent:
+        """Forget an intent; returns it."""
+        intent = self.get(name)
+        del self._intents[name]
+        self._drop_column(intent.label)
+        return intent
+
+    def rename(self, old: str, new: str) -> None:
+        """Give an intent a new name, keeping its position and column."""
+        self.get(old)
+        self.check_new_name(new)
+        self._intents = {new if key == old else key: value for key, value in self._intents.items()}
+        self.column_names = [new if name == old else name for name in self.column_names]
+
+    def replace_all(
+        self, grouped: dict[str, list[str]], embeddings: torch.Tensor, columns: list[int]
+    ) -> None:
+        """Swap in a whole new set of intents, labelled ``0..n-1`` in ``grouped``'s order.
+
+        Args:
+            grouped: Each intent's examples.
+            embeddings: ``(n_examples, dim)``, rows following ``grouped``'s order.
+            columns: The labels in the head's column order (a permutation of ``0..n-1``).
+        """
+        pieces = embeddings.split([len(group) for group in grouped.values()])
+        self._intents = {
+            name: Intent(label, group, rows)
+            for label, (name, group, rows) in enumerate(
+                zip(grouped, grouped.values(), pieces, strict=True)
+            )
+        }
+        self.next_label = len(grouped)
+        names = list(grouped)
+        self.column_labels = tuple(columns)
+        self.column_names = [names[label] for label in columns]
+        if not names:
+            self.prototypes = torch.empty(0, self.dim)
+            return
+        self.prototypes = torch.stack([prototype(pieces[label]) for label in columns])
+
+    # ----------------------------------------------------------------------------- columns
+    def _append_column(self, label: int, name: str, embeddings: torch.Tensor) -> None:
+        self.column_labels = (*self.column_labels, label)
+        self.column_names = [*self.column_names, name]
+        self.prototypes = torch.cat([self.prototypes, prototype(embeddings)[None]])
+
+    def _drop_column(self, label: int) -> None:
+        column = self.column_labels.index(label)
+        self.column_labels = self.column_labels[:column] + self.column_labels[column + 1 :]
+        self.column_names = self.column_names[:column] + self.column_names[column + 1 :]
+        self.prototypes = torch.cat([self.prototypes[:column], self.prototypes[column + 1 :]])
