@@ -140,10 +140,10 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
             return _error(error), "", *on_refresh_lists()
         return result.as_markdown(), "", *on_refresh_lists()
 
-    def on_apply_settings(head: str, mode: str, value: float, meta_trained: bool):
+    def on_apply_settings(head: str, mode: str, value: float):
         threshold = {"auto": "auto", "off": None}.get(mode, float(value))
         try:
-            result = service.apply_settings(head, threshold, meta_trained)
+            result = service.apply_settings(head, threshold)
         except (TypeError, ValueError, OSError) as error:
             return _error(error), *on_refresh_lists()
         return result.as_markdown(), *on_refresh_lists()
@@ -247,10 +247,6 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
                 config = service.classifier.config
                 fixed = isinstance(config.oos_threshold, (int, float))
                 head = gr.Radio(HEADS, value=config.head, label="Few-shot head")
-                meta_trained = gr.Checkbox(
-                    value=config.head_weights == "default",
-                    label="Use the meta-trained head weights if shipped",
-                )
                 mode = gr.Radio(
                     THRESHOLD_MODES,
                     value="fixed" if fixed else "off" if config.oos_threshold is None else "auto",
@@ -301,7 +297,7 @@ def build_app(classifier: IntentClassifier, registry_dir: str | os.PathLike | No
         )
         apply_btn.click(
             on_apply_settings,
-            [head, mode, value, meta_trained],
+            [head, mode, value],
             [settings_status, *lists],
             api_visibility="private",
         )

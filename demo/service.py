@@ -242,18 +242,15 @@ class DemoService:
             result.warnings,
         )
 
-    def apply_settings(
-        self, head: str, threshold: float | str | None, meta_trained: bool = False
-    ) -> EditResult:
+    def apply_settings(self, head: str, threshold: float | str | None) -> EditResult:
         """Serve the same intents with another head or out-of-scope threshold.
 
         Args:
             head: ``"prototypical"`` or ``"matching"``.
             threshold: ``"auto"``, a similarity in ``[-1, 1]``, or ``None`` (never out of scope).
-            meta_trained: Use the head weights shipped with the package.
 
         Raises:
-            ValueError: If a setting is invalid or no weights are shipped for the head.
+            ValueError: If a setting is invalid.
         """
         if isinstance(threshold, (int, float)) and not -1.0 <= threshold <= 1.0:
             raise ValueError(f"the threshold must be between -1 and 1, not {threshold}")
@@ -262,7 +259,6 @@ class DemoService:
             new = IntentClassifier(
                 encoder=old.encoder,
                 head=head,
-                head_weights="default" if meta_trained else None,
                 oos_threshold=threshold,
                 top_k=old.config.top_k,
             )
@@ -274,9 +270,8 @@ class DemoService:
             self._classifier = new
             saved = self._save()
         shown = "off" if threshold is None else threshold
-        weights = "meta-trained" if meta_trained else "parameter-free"
         return EditResult(
-            f"now using the {weights} {head} head, out-of-scope threshold {shown}{saved}"
+            f"now using the parameter-free {head} head, out-of-scope threshold {shown}{saved}"
         )
 
     def restore_builtin(self) -> EditResult:

@@ -38,7 +38,8 @@ class IntentClassifier(IntentEditing):
         encoder: Model name or path, ``"default"`` for the bundled all-MiniLM-L6-v2, or an
             object with ``name``, ``dim`` and ``encode(texts)``.
         head: ``"prototypical"`` or ``"matching"``.
-        head_weights: ``None``, a meta-trained weights directory, or ``"default"``.
+        head_weights: ``None`` (parameter-free), or a directory written by ``intentmeta train``;
+            no trained weights ship with the package.
         oos_threshold: ``"auto"``, a float, or ``None`` for no out-of-scope rejection.
         top_k: Number of intents listed in ``Prediction.scores``.
 

@@ -14,8 +14,8 @@ class ClassifierConfig:
     Attributes:
         encoder: Hugging Face model name, local path, or ``"default"`` (bundled MiniLM).
         head: ``"prototypical"`` or ``"matching"``.
-        head_weights: ``None`` (parameter-free), a directory written by meta-training, or
-            ``"default"`` for the weights shipped in the package.
+        head_weights: ``None`` (parameter-free) or a directory written by ``intentmeta train``
+            (no weights ship with the package).
         oos_threshold: ``"auto"`` (calibrated from the examples), a float (reject when the
             cosine of the raw message embedding to the best intent's prototype, the normalised
             mean of its example embeddings, is below it), or ``None`` (never reject).

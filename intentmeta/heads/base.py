@@ -14,6 +14,11 @@ from torch import nn
 class HeadConfig:
     """Settings shared by the few-shot heads.
 
+    The defaults are the plain, parameter-free heads of the papers (what the evaluation reports
+    as "prototypical" and "matching"). ``IntentClassifier`` uses the settings chosen on
+    validation splits instead: :func:`intentmeta.config.default_head_config` (temperature 0.1,
+    and prototype adaptation with nearest-example mixing, or whitening for matching).
+
     Attributes:
         dim: Embedding size of the encoder the head sits on.
         metric: ``"cosine"`` or ``"euclidean"`` (negative squared distance).
@@ -39,13 +44,13 @@ class HeadConfig:
 
     dim: int = 384  # all-MiniLM-L6-v2
     metric: str = "cosine"  # cosine beats Euclidean on normalised sentence embeddings
-    temperature: float = 0.05  # sharp enough that a clear match reads as a confident one
+    temperature: float = 0.05  # plain heads; IntentClassifier uses 0.1 (default_head_config)
     projection: bool = False  # parameter-free until meta-training says otherwise
     context_steps: int = 0  # full-context embeddings off unless trained
     adapt_steps: int = 0  # plain prototypes; IntentClassifier turns adaptation on
     adapt_lr: float = 0.005  # chosen on BANKING77/CLINC150 validation splits
     adapt_regularisation: float = 0.1  # keeps few-shot weights near the prototypes
-    nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.2
+    nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.1
     whitening: float | None = None  # off; IntentClassifier(head="matching") uses 0.7
     adapt_max_work: float = 5e10  # about 2 s on a 2-core CPU: CLINC150's 150 x 10 fits in full
 

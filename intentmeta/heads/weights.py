@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, fields
-from importlib import resources
 from pathlib import Path
 
 import torch
@@ -50,18 +49,13 @@ def save_head_weights(head: FewShotHead, directory: str | os.PathLike, **extra: 
     return directory
 
 
-def default_weights_dir(kind: str) -> Path:
-    """Directory of the weights shipped in the package for head ``kind``."""
-    return Path(str(resources.files("intentmeta") / "weights" / kind))
-
-
 def load_head_weights(
     directory: str | os.PathLike, kind: str | None = None, dim: int | None = None
 ) -> FewShotHead:
     """Build a head from weights written by :func:`save_head_weights`.
 
     Args:
-        directory: A weights directory, or ``"default"`` for the package's shipped weights.
+        directory: A weights directory.
         kind: The head kind expected (``"prototypical"``/``"matching"``); checked if given.
         dim: The encoder dimension expected; checked if given.
 
@@ -71,12 +65,6 @@ def load_head_weights(
     Raises:
         ValueError: If the files are missing, damaged, or for another head kind or dimension.
     """
-    if str(directory) == "default":
-        if kind is None:
-            raise ValueError("head_weights='default' needs the head kind")
-        directory = default_weights_dir(kind)
-        if not (directory / "head.json").is_file():
-            raise ValueError(f"no default weights are shipped for the {kind!r} head")
     directory = Path(directory)
     try:
         meta = json.loads((directory / "head.json").read_text())
