@@ -13,7 +13,7 @@ from intentmeta.classifier import OUT_OF_SCOPE, IntentClassifier
 from intentmeta.config import ClassifierConfig
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
-from intentmeta.persistence import RegistryError
+from intentmeta.persistence import RegistryError, RegistrySaveError
 from intentmeta.prediction import Prediction
 
 __version__ = "0.1.0"
@@ -28,6 +28,7 @@ __all__ = [
     "Prediction",
     "PrototypicalHead",
     "RegistryError",
+    "RegistrySaveError",
     "SentenceEncoder",
     "builtin_intents",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 
 import torch
@@ -25,6 +26,7 @@ from intentmeta.out_of_scope import OutOfScopeDetector
 from intentmeta.persistence import RegistryError, SavedClassifier, read_classifier, write_classifier
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.registry import IntentRegistry
+from intentmeta.transaction import saved_together
 from intentmeta.validation import check_settings, check_text, check_texts
 
 
@@ -81,6 +83,7 @@ class IntentClassifier(IntentEditing):
             else load_head_weights(head_weights, kind=head, dim=self.encoder.dim)
         )
         self.head.eval()
+        self.config.head_config = self.head.config  # meta-trained weights bring their own
         self.oos = OutOfScopeDetector(oos_threshold)
         # Learned state: the intents, guarded (with the head) by the registry's lock.
         self._registry = IntentRegistry(self.encoder.dim)
@@ -230,7 +233,14 @@ class IntentClassifier(IntentEditing):
     def save(self, path: str | os.PathLike) -> None:
         """Save the intents, their embeddings and the head's weights to a directory.
 
-        Written atomically: a crash mid-save leaves the previous registry loadable.
+        Written atomically: a crash mid-save leaves the previous registry loadable. A save that
+        fails changes nothing on disk and nothing in memory: the classifier then holds changes
+        that are not saved, which the error says. Use :meth:`transaction` to undo them instead.
+
+        Raises:
+            RegistrySaveError: If the files cannot be written (permissions, a full disk); an
+                ``OSError`` whose message names no path.
+            RegistryError: If ``path`` is a file.
         """
         with self._lock:
             # The head's support state is saved, classes renumbered by intent position, so a
@@ -248,6 +258,19 @@ class IntentClassifier(IntentEditing):
                 head_buffers=buffers,
             )
             write_classifier(path, saved)
+
+    def transaction(self, path: str | os.PathLike) -> AbstractContextManager[None]:
+        """Edits that are saved to ``path`` together, or not at all, memory included.
+
+        Example:
+            >>> with clf.transaction("registry"):  # doctest: +SKIP
+            ...     clf.add_intent("cancel", ["cancel my order"])
+
+        The block's edits are saved when it ends. If an edit or the save fails, the classifier
+        is put back as it was before the block (so it matches the disk again) and the error is
+        raised: ``RegistrySaveError`` for a failed save. Do not nest transactions.
+        """
+        return saved_together(self, path)
 
     @classmethod
     def load(

@@ -13,7 +13,7 @@ import pytest
 from conftest import FakeEncoder
 from safetensors import torch as safetensors_torch
 
-from intentmeta import IntentClassifier, persistence
+from intentmeta import IntentClassifier, registry_files
 
 TESTS = Path(__file__).resolve().parent
 
@@ -25,8 +25,8 @@ def listing(directory: Path) -> list[str]:
 def assert_clean(directory: Path) -> None:
     """Exactly one manifest and the one tensor file it names: no temporary or orphan file."""
     names = listing(directory)
-    manifest = json.loads((directory / persistence.MANIFEST).read_text(encoding="utf-8"))
-    assert names == sorted([persistence.MANIFEST, manifest["tensors"]])
+    manifest = json.loads((directory / registry_files.MANIFEST).read_text(encoding="utf-8"))
+    assert names == sorted([registry_files.MANIFEST, manifest["tensors"]])
 
 
 def contents(clf: IntentClassifier) -> dict[str, list[str]]:
@@ -52,7 +52,7 @@ def test_a_successful_save_leaves_no_temporary_file(toy_classifier, tmp_path):
 
 def test_saving_into_a_file_path_is_a_clear_error(toy_classifier, tmp_path):
     (tmp_path / "file").write_text("not a directory")
-    with pytest.raises(persistence.RegistryError, match="not a directory"):
+    with pytest.raises(registry_files.RegistryError, match="not a directory"):
         toy_classifier.save(tmp_path / "file")
 
 
@@ -63,10 +63,10 @@ def _fail(*args, **kwargs):
 @pytest.mark.parametrize(
     ("target", "name"),
     [
-        (safetensors_torch, "save_file"),  # the tensor file cannot be written
-        (persistence.os, "fsync"),  # the disk refuses to flush
-        (persistence.os, "replace"),  # the rename fails
-        (persistence.json, "dumps"),  # the manifest cannot be serialised
+        (safetensors_torch, "save"),  # the tensors cannot be serialised
+        (registry_files.os, "fsync"),  # the disk refuses to flush
+        (registry_files.os, "replace"),  # the rename fails
+        (registry_files.json, "dumps"),  # the manifest cannot be serialised
     ],
 )
 def test_a_save_that_fails_keeps_the_old_registry_and_leaves_no_litter(
@@ -74,10 +74,7 @@ def test_a_save_that_fails_keeps_the_old_registry_and_leaves_no_litter(
 ):
     clf, directory, old = saved
     before = listing(directory)
-    if target is safetensors_torch:
-        monkeypatch.setattr(persistence, "save_file", _fail)
-    else:
-        monkeypatch.setattr(target, name, _fail)
+    monkeypatch.setattr(target, name, _fail)
     with pytest.raises(OSError, match="No space left"):
         clf.save(directory)
     monkeypatch.undo()
@@ -94,11 +91,11 @@ def test_a_failure_only_in_the_manifest_rename_removes_the_new_tensor_file(saved
     real_replace = os.replace
 
     def replace(source, destination):
-        if Path(destination).name == persistence.MANIFEST:
+        if Path(destination).name == registry_files.MANIFEST:
             raise OSError(5, "Input/output error")
         real_replace(source, destination)
 
-    monkeypatch.setattr(persistence.os, "replace", replace)
+    monkeypatch.setattr(registry_files.os, "replace", replace)
     with pytest.raises(OSError, match="Input/output"):
         clf.save(directory)
     assert listing(directory) == before
@@ -125,10 +122,10 @@ sys.path.insert(0, {tests!r})
 import torch
 torch.set_num_threads(1)
 from conftest import FakeEncoder
-from intentmeta import IntentClassifier, persistence
+from intentmeta import IntentClassifier, registry_files
 
 root = Path({root!r})
-real_replace, real_fsync_directory = os.replace, persistence._fsync_directory
+real_replace, real_fsync_directory = os.replace, registry_files._fsync_directory
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -137,7 +134,7 @@ def crash_mid_save(directory, crash_at):
     def replace(source, destination):
         name = Path(destination).name
         if (crash_at == "tensor_rename" and name.endswith(".safetensors")) or (
-            crash_at == "manifest_rename" and name == persistence.MANIFEST
+            crash_at == "manifest_rename" and name == registry_files.MANIFEST
         ):
             die()
         real_replace(source, destination)
@@ -152,7 +149,7 @@ def crash_mid_save(directory, crash_at):
     clf.save(directory)
     clf.add_intent("cancel", ["cancel my order"])
     clf.remove_intent("refund")
-    persistence.os.replace, persistence._fsync_directory = replace, fsync_directory
+    registry_files.os.replace, registry_files._fsync_directory = replace, fsync_directory
     clf.save(directory)
 
 def save_loop(directory, progress):

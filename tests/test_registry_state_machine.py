@@ -1,26 +1,32 @@
-"""Random sequences of registry operations agree with a plain ``dict`` model of the registry."""
+"""Random sequences of registry operations agree with a plain ``dict`` model of the registry.
+
+Saves fail at random (read-only directory, full disk, an exception from safetensors): after every
+step the registry on disk must be the last one saved, and the one in memory must be the model,
+so memory and disk agree whenever the model has nothing unsaved.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from conftest import FakeEncoder
+from faults import fault, world_readable_temporary_directory
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from intentmeta import IntentClassifier
+from intentmeta import IntentClassifier, RegistrySaveError
 
 NAMES = st.sampled_from(["track", "refund", "greet", "cancel", "oos", "a/b", ""])
 WORDS = st.sampled_from(["parcel", "money", "hello", "stop", "late", "📦", "مرحبا", "x\x00y"])
 TEXTS = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
 EXAMPLES = st.lists(TEXTS, min_size=0, max_size=4)
 VALID = {"track", "refund", "greet", "cancel"}
+FAULTS = st.sampled_from([None, "read_only", "disk_full", "safetensors_fails"])
 
 
 class RegistryMachine(RuleBasedStateMachine):
@@ -31,10 +37,16 @@ class RegistryMachine(RuleBasedStateMachine):
         self.encoder = FakeEncoder(dim=16)
         self.clf = IntentClassifier(encoder=self.encoder, oos_threshold=None)
         self.model: dict[str, list[str]] = {}
-        self.directory = Path(tempfile.mkdtemp(prefix="intentmeta-sm-"))
+        self.saved: dict[str, list[str]] | None = None  # what the directory holds; None: nothing
+        self.parent = world_readable_temporary_directory(prefix="intentmeta-sm-")
+        self.directory = self.parent / "registry"
+        self.directory.mkdir()
 
     def teardown(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        shutil.rmtree(self.parent, ignore_errors=True)
+
+    def copy_of_model(self) -> dict[str, list[str]]:
+        return {name: list(examples) for name, examples in self.model.items()}
 
     @rule(name=NAMES, examples=EXAMPLES)
     def add(self, name, examples):
@@ -126,7 +138,53 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule()
     def save_and_load(self):
         self.clf.save(self.directory)
+        self.saved = self.copy_of_model()
         self.clf = IntentClassifier.load(self.directory, encoder=self.encoder)
+
+    @rule(kind=FAULTS)
+    def save(self, kind):
+        if kind is None:
+            self.clf.save(self.directory)
+            self.saved = self.copy_of_model()
+            return
+        with fault(kind, self.directory), pytest.raises(RegistrySaveError, match="not saved"):
+            self.clf.save(self.directory)
+        # Changed but not saved: memory keeps the model, disk the last save (invariants below).
+
+    @rule(kind=FAULTS, name=st.sampled_from(sorted(VALID)), examples=EXAMPLES)
+    def add_and_save_together(self, kind, name, examples):
+        expected = None
+        if not examples or name in self.model:
+            expected = ValueError
+        elif kind is not None:
+            expected = RegistrySaveError
+        with fault(kind, self.directory) if kind else contextlib.nullcontext():
+            if expected is None:
+                with self.clf.transaction(self.directory):
+                    self.clf.add_intent(name, examples)
+            else:
+                with pytest.raises(expected), self.clf.transaction(self.directory):
+                    self.clf.add_intent(name, examples)
+        if expected is None:
+            self.model[name] = list(dict.fromkeys(examples))
+            self.saved = self.copy_of_model()
+        # On any failure memory is put back as it was: the model is unchanged.
+
+    @rule(kind=FAULTS, name=NAMES)
+    def remove_and_save_together(self, kind, name):
+        if name not in self.model:
+            with pytest.raises(KeyError), self.clf.transaction(self.directory):
+                self.clf.remove_intent(name)
+            return
+        if kind is not None:
+            with fault(kind, self.directory), pytest.raises(RegistrySaveError):  # noqa: SIM117
+                with self.clf.transaction(self.directory):
+                    self.clf.remove_intent(name)
+            return
+        with self.clf.transaction(self.directory):
+            self.clf.remove_intent(name)
+        del self.model[name]
+        self.saved = self.copy_of_model()
 
     @invariant()
     def registry_matches_the_model(self):
@@ -148,6 +206,17 @@ class RegistryMachine(RuleBasedStateMachine):
         assert names == list(self.model)
         assert embeddings.shape == (sum(map(len, self.model.values())), self.encoder.dim)
         assert owners.tolist() == [i for i, ex in enumerate(self.model.values()) for _ in ex]
+
+    @invariant()
+    def disk_holds_the_last_successful_save(self):
+        manifest = self.directory / "intentmeta.json"
+        if self.saved is None:
+            assert not manifest.exists()
+            return
+        on_disk = IntentClassifier.load(self.directory, encoder=self.encoder)
+        assert {name: on_disk.examples(name) for name in on_disk.intents} == self.saved
+        if self.saved == self.model:  # nothing unsaved: memory and disk agree
+            assert on_disk.intents == self.clf.intents
 
 
 RegistryMachine.TestCase.settings = settings(
