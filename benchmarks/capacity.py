@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 import tracemalloc
+import warnings
 
 import torch
 import torch.nn.functional as F
 from bench_common import rss_bytes
 
 from intentmeta import IntentClassifier
+from intentmeta.config import default_head_config
 from intentmeta.encoder import SentenceEncoder
 
 
@@ -61,6 +64,36 @@ def memory(n_intents: int = 1000, per_intent: int = 20) -> dict:
         "python_objects_mb": python_bytes / 2**20,
         "rss_delta_mb": (rss_after - rss_before) / 2**20,
     }
+
+
+def adaptation_fit(n_intents: int = 1000, per_intent: int = 10) -> dict:
+    """``fit`` of a large registry, embeddings precomputed: the work cap on, then off.
+
+    With the default ``HeadConfig.adapt_max_work`` a registry this size runs fewer adaptation
+    steps than the accuracy tables' classifier; ``adapt_max_work=None`` runs them all, which is
+    the classifier those tables measure. Both are timed, with the steps each ran.
+    """
+    texts = [f"message {j} of intent {k}" for k in range(n_intents) for j in range(per_intent)]
+    labels = [f"intent_{k}" for k in range(n_intents) for _ in range(per_intent)]
+    encoder = TableEncoder(texts)
+    capped = default_head_config("prototypical")
+    result = {"intents": n_intents, "examples_per_intent": per_intent}
+    for name, config in (
+        ("capped", capped),
+        ("uncapped", dataclasses.replace(capped, adapt_max_work=None)),
+    ):
+        clf = IntentClassifier(encoder=encoder, head_config=config)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the capped fit warns, as it should
+            clf.fit(texts, labels)
+        result[name] = {
+            "seconds": time.perf_counter() - start,
+            "steps": clf.adaptation.steps,
+            "requested_steps": clf.adaptation.requested_steps,
+            "max_work": config.adapt_max_work,
+        }
+    return result
 
 
 def fit_time(encoder: SentenceEncoder, texts: list[str], labels: list[str]) -> dict:

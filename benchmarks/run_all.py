@@ -60,6 +60,7 @@ def main() -> None:
     # Real messages of mixed length for batches; the test split is never fitted on here.
     step("throughput", latency.throughput, encoder, test[0], (1, 4, 16, 64, 256), 5)
     step("memory", capacity.memory)
+    step("adaptation_fit", capacity.adaptation_fit)
     step("fit", capacity.fit_time, encoder, *train)
 
     quantized = SentenceEncoder(EncoderConfig(backend="quantized"))

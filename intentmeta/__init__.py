@@ -11,6 +11,7 @@ from __future__ import annotations
 from intentmeta.builtin import builtin_intents
 from intentmeta.classifier import OUT_OF_SCOPE, IntentClassifier
 from intentmeta.config import ClassifierConfig
+from intentmeta.editing import Adaptation
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
 from intentmeta.persistence import RegistryError, RegistrySaveError
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "OUT_OF_SCOPE",
+    "Adaptation",
     "ClassifierConfig",
     "EncoderConfig",
     "HeadConfig",

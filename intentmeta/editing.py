@@ -10,7 +10,9 @@ happens outside the lock, so classifying never waits for the encoder.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import torch
@@ -27,8 +29,49 @@ from intentmeta.validation import check_examples, check_intent_name, check_texts
 Editable = TypeVar("Editable", bound="IntentEditing")
 
 
+@dataclass(frozen=True)
+class Adaptation:
+    """What the last ``fit`` or ``adapt()`` did to the prototypes (``clf.adaptation``).
+
+    Adaptation costs ``3 x examples x intents x dim`` multiply-adds per step, so it grows with
+    the square of the registry. ``HeadConfig.adapt_max_work`` caps that work: a larger support
+    set runs fewer steps, and under 10 steps none (plain prototypes). At 10 examples per intent
+    and the default cap (5e10), that is all 100 steps up to 208 intents, fewer up to 658, none
+    above. ``HeadConfig(adapt_max_work=None)`` always runs every step: the classifier of the
+    accuracy tables at any size, at that cost. A capped run warns.
+
+    Attributes:
+        requested_steps: ``HeadConfig.adapt_steps`` (0 when the head does not adapt).
+        steps: Steps actually run.
+        intents: Intents in the support set.
+        examples: Examples in the support set.
+    """
+
+    requested_steps: int
+    steps: int
+    intents: int
+    examples: int
+
+    @property
+    def capped(self) -> bool:
+        """Whether the work cap ran fewer steps than requested."""
+        return self.steps < self.requested_steps
+
+    @classmethod
+    def of(cls, head: FewShotHead, examples: int, intents: int) -> Adaptation:
+        """What ``head`` runs on a support set of this size."""
+        planned = getattr(head, "adaptation_steps", None)  # only the prototypical head adapts
+        adapts = planned is not None and getattr(head, "adapts", False)
+        requested = head.config.adapt_steps if adapts else 0
+        steps = planned(examples, intents) if adapts else 0
+        return cls(requested, steps, intents, examples)
+
+
 class IntentEditing:
     """Reading and editing the intents of a classifier (the base of ``IntentClassifier``)."""
+
+    #: What the last ``fit``/``adapt()`` ran; ``None`` before any (a load restores the saved head).
+    adaptation: Adaptation | None = None
 
     # Set by IntentClassifier.__init__.
     encoder: Encoder
@@ -178,18 +221,24 @@ class IntentEditing:
         self._replace(grouped, embeddings)
         return self
 
-    def adapt(self) -> None:
-        """Re-fit the head to all intents at once, as ``fit`` and ``load`` do.
+    def adapt(self) -> Adaptation | None:
+        """Re-fit the head to all intents at once, as ``fit`` does.
 
         Intents added or edited one at a time are scored by their plain prototype (instant);
         with prototype adaptation on, calling this after a batch of edits restores the adapted
-        accuracy. It costs about a second for a hundred intents of ten examples each.
+        accuracy. It costs about a second for a hundred intents of ten examples each, and grows
+        with the square of the registry up to ``HeadConfig.adapt_max_work`` (see
+        :class:`Adaptation`).
+
+        Returns:
+            What was run (``None`` when there are no intents).
         """
         with self._lock:
             if not len(self._registry):
-                return
+                return None
             grouped = {name: list(intent.examples) for name, intent in self._registry.items()}
             self._replace(grouped, self._registry.embeddings())
+            return self.adaptation
 
     def _replace(
         self,
@@ -207,10 +256,22 @@ class IntentEditing:
         counts = [len(group) for group in grouped.values()]
         labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
         new_head = head if head is not None else self._blank_head()
+        adaptation = None
         if not new_head.restore_support(head_buffers, len(counts)):
+            adaptation = Adaptation.of(new_head, len(embeddings), len(counts))
             new_head.process_support_set(embeddings, labels)
+            if adaptation.capped:
+                warnings.warn(
+                    f"prototype adaptation ran {adaptation.steps} of "
+                    f"{adaptation.requested_steps} steps: {len(counts)} intents x "
+                    f"{len(embeddings)} examples exceed HeadConfig.adapt_max_work="
+                    f"{new_head.config.adapt_max_work:g}; HeadConfig(adapt_max_work=None) runs "
+                    "them all (slower)",
+                    stacklevel=3,
+                )
         with self._lock:
             self.head = new_head
+            self.adaptation = adaptation
             self._registry.replace_all(grouped, embeddings, new_head.classes.tolist())
             self.oos.reset(
                 {intent.label: intent.embeddings for _, intent in self._registry.items()}

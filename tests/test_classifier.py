@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from intentmeta import IntentClassifier, Prediction
+from intentmeta import Adaptation, IntentClassifier, Prediction
+from intentmeta.config import default_head_config
 
 
 def test_classify_returns_the_intent_whose_examples_match(toy_classifier):
@@ -183,3 +186,32 @@ def test_load_builds_one_head(toy_classifier, tmp_path, monkeypatch):
     loaded = IntentClassifier.load(tmp_path / "registry", encoder=toy_classifier.encoder)
     assert len(built) == 1
     assert loaded.predict(["where is my parcel"]) == ["track_order"]
+
+
+def test_adaptation_reports_every_step_run_on_a_small_registry(fake_encoder, toy_intents):
+    texts = [text for examples in toy_intents.values() for text in examples]
+    labels = [name for name, examples in toy_intents.items() for _ in examples]
+    clf = IntentClassifier(encoder=fake_encoder).fit(texts, labels)
+    assert clf.adaptation == Adaptation(requested_steps=100, steps=100, intents=3, examples=9)
+    assert clf.adapt() == clf.adaptation and not clf.adaptation.capped
+
+
+def test_a_capped_adaptation_warns_and_reports_the_steps_it_ran(fake_encoder, toy_intents):
+    texts = [text for examples in toy_intents.values() for text in examples]
+    labels = [name for name, examples in toy_intents.items() for _ in examples]
+    # 3 x 9 examples x 3 intents x 32 dims = 2,592 multiply-adds a step: 25 steps fit in 65,000.
+    capped = dataclasses.replace(default_head_config("prototypical"), adapt_max_work=65_000)
+    clf = IntentClassifier(encoder=fake_encoder, head_config=capped)
+    with pytest.warns(UserWarning, match="ran 25 of 100 steps"):
+        clf.fit(texts, labels)
+    assert clf.adaptation.capped and clf.adaptation.steps == 25
+    uncapped = dataclasses.replace(capped, adapt_max_work=None)
+    clf = IntentClassifier(encoder=fake_encoder, head_config=uncapped).fit(texts, labels)
+    assert clf.adaptation.steps == 100
+
+
+def test_the_matching_head_reports_no_adaptation(fake_encoder, toy_intents):
+    texts = [text for examples in toy_intents.values() for text in examples]
+    labels = [name for name, examples in toy_intents.items() for _ in examples]
+    clf = IntentClassifier(encoder=fake_encoder, head="matching").fit(texts, labels)
+    assert clf.adaptation.requested_steps == 0 and not clf.adaptation.capped

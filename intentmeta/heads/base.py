@@ -39,7 +39,8 @@ class HeadConfig:
             is fitted whenever the whole support set is processed; ``None`` turns it off.
         adapt_max_work: Multiply-adds the adaptation may spend (steps x examples x classes x
             dim x 3); a larger support set runs fewer steps, and under 10 steps keeps plain
-            prototypes, so fitting thousands of intents stays fast.
+            prototypes, so fitting thousands of intents stays fast. ``None`` runs every step
+            at any size. ``IntentClassifier.adaptation`` reports what ran, and a cut warns.
     """
 
     dim: int = 384  # all-MiniLM-L6-v2
@@ -52,7 +53,7 @@ class HeadConfig:
     adapt_regularisation: float = 0.1  # keeps few-shot weights near the prototypes
     nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.1
     whitening: float | None = None  # off; IntentClassifier(head="matching") uses 0.7
-    adapt_max_work: float = 5e10  # about 2 s on a 2-core CPU: CLINC150's 150 x 10 fits in full
+    adapt_max_work: float | None = 5e10  # ~2 s on 2 cores: CLINC150's 150 x 10 fits in full
 
 
 class FewShotHead(nn.Module, ABC):

@@ -66,6 +66,8 @@ class PrototypicalHead(FewShotHead):
 
     def adaptation_steps(self, n_support: int, n_classes: int) -> int:
         """Steps the adaptation can afford for a support set of this size (0: skip it)."""
+        if self.config.adapt_max_work is None:  # no cap: every step, at any size
+            return self.config.adapt_steps
         work_per_step = 3.0 * n_support * n_classes * self.config.dim
         steps = min(self.config.adapt_steps, int(self.config.adapt_max_work / work_per_step))
         return steps if steps >= 10 else 0
