@@ -18,9 +18,9 @@ from intentmeta.research.evaluate import (
     episodic_eval,
     evaluate,
     full_class_eval,
-    mean_ci,
 )
 from intentmeta.research.evaluate_report import format_table, plot_accuracy, save_results
+from intentmeta.research.statistics import mean_ci
 
 
 def test_cached_encode_skips_encoding_on_the_second_run(fake_encoder, tmp_path):

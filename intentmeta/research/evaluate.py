@@ -18,7 +18,6 @@ Methods side by side: 1-NN cosine, logistic regression, the prototypical and mat
 from __future__ import annotations
 
 import functools
-import math
 import platform
 import time
 import warnings
@@ -31,6 +30,7 @@ import torch
 from intentmeta import ops
 from intentmeta.research.data import holdout_split, load_dataset
 from intentmeta.research.episodes import EpisodeSampler, meta_split, sample_k_shot
+from intentmeta.research.statistics import summary
 
 #: ``(support (n_s, dim), support labels (n_s,) in 0..C-1, queries (n_q, dim), C) -> (n_q,)``
 Method = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -64,35 +64,6 @@ class EvalConfig:
     split: str = "test"  # report test once; tune on "val" / validation
     validation: float | None = None  # no hold-out: evaluate on `split`
     lr_c: float = 10.0  # a C sweep on both sets: 10-100 agree within 0.3 points, C=1 underfits
-
-
-# ---------------------------------------------------------------------------------- statistics
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of its two-sided Student-t confidence interval.
-
-    Args:
-        values: Independent measurements (one per seed or episode).
-        confidence: Coverage of the interval.
-
-    Returns:
-        ``(mean, half_width)``; the half-width is NaN for fewer than two values.
-
-    >>> round(mean_ci([1.0, 2.0, 3.0])[1], 4)  # t(0.975, 2) * 1 / sqrt(3)
-    2.4841
-    """
-    from scipy import stats
-
-    array = np.asarray(values, dtype=float)
-    mean = float(array.mean())
-    if array.size < 2:
-        return mean, math.nan
-    sem = array.std(ddof=1) / math.sqrt(array.size)
-    return mean, float(stats.t.ppf(0.5 + confidence / 2, df=array.size - 1) * sem)
-
-
-def _summary(values: Sequence[float]) -> dict:
-    mean, half = mean_ci(values)
-    return {"mean": mean, "ci95": None if math.isnan(half) else half, "values": list(values)}
 
 
 def macro_f1(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -244,8 +215,7 @@ def full_class_eval(
             entry["macro_f1"].append(100 * macro_f1(predicted, truth))
     return {
         k: {
-            name: {metric: _summary(v) for metric, v in entry.items()}
-            for name, entry in row.items()
+            name: {metric: summary(v) for metric, v in entry.items()} for name, entry in row.items()
         }
         for k, row in scores.items()
     }
@@ -286,7 +256,7 @@ def episodic_eval(
             _score_episode(embeddings, episode, config, accuracy)
     finally:
         torch.set_num_threads(threads)
-    return {name: {"accuracy": _summary(values)} for name, values in accuracy.items()}
+    return {name: {"accuracy": summary(values)} for name, values in accuracy.items()}
 
 
 def _score_episode(embeddings, episode, config: EvalConfig, accuracy: dict) -> None:

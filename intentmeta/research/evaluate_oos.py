@@ -27,6 +27,7 @@ from intentmeta.research.reliability import (
     expected_calibration_error,
     plot_reliability_diagram,
 )
+from intentmeta.research.statistics import mean_ci
 
 
 @dataclass
@@ -159,17 +160,6 @@ def run_seed(
     )
 
 
-def mean_and_ci(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and half-width of its 95% Student-t confidence interval."""
-    from scipy import stats
-
-    tensor = torch.tensor(list(values), dtype=torch.float64)
-    if len(values) < 2:
-        return float(tensor.mean()), math.nan
-    half = stats.t.ppf(0.975, len(values) - 1) * float(tensor.std()) / math.sqrt(len(values))
-    return float(tensor.mean()), float(half)
-
-
 def summarise(runs: Sequence[OosRun]) -> dict[str, dict[str, float]]:
     """``{metric: {"mean", "ci95"}}`` over seeds, rates in percent and AUROC/ECE as fractions."""
     summary = {}
@@ -180,7 +170,7 @@ def summarise(runs: Sequence[OosRun]) -> dict[str, dict[str, float]]:
         ("auroc", 1),
         ("ece", 1),
     ]:
-        mean, half = mean_and_ci([getattr(r, metric) * scale for r in runs])
+        mean, half = mean_ci([getattr(r, metric) * scale for r in runs])
         summary[metric] = {"mean": mean, "ci95": half}
     return summary
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 
 from intentmeta.heads import FewShotHead
-from intentmeta.research.evaluate import logistic_regression, mean_ci
+from intentmeta.research.evaluate import logistic_regression
 from intentmeta.research.meta_training import TrainConfig, fresh_copy
+from intentmeta.research.statistics import summary
 
 
 def head_predictions(
@@ -72,7 +73,7 @@ def compare_heads(
             for name, labels_out in predicted.items():
                 accuracy = 100 * (labels_out == truth).float().mean().item()
                 scores.setdefault(name, []).append(accuracy)
-        results[str(k)] = {name: _summary(values) for name, values in scores.items()}
+        results[str(k)] = {name: summary(values) for name, values in scores.items()}
     return results
 
 
@@ -108,16 +109,12 @@ def paired_difference(a: dict, b: dict) -> dict:
     >>> paired_difference({"values": [80.0, 82.0]}, {"values": [79.0, 80.0]})["mean"]
     1.5
     """
-    return _summary([x - y for x, y in zip(a["values"], b["values"], strict=True)])
+    return summary([x - y for x, y in zip(a["values"], b["values"], strict=True)])
 
 
-def _cell(summary: dict, sign: str = "") -> str:
-    return f"{summary['mean']:{sign}.2f} ± {summary['ci95']:.2f}"
-
-
-def _summary(values: list[float]) -> dict:
-    mean, half = mean_ci(values)
-    return {"mean": mean, "ci95": half, "values": values}
+def _cell(values: dict, sign: str = "") -> str:
+    half = values["ci95"]
+    return f"{values['mean']:{sign}.2f}" + ("" if half is None else f" ± {half:.2f}")
 
 
 def transfer_experiment(

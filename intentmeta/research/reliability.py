@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -14,8 +15,7 @@ class ReliabilityBins:
 
     Attributes:
         edges: ``(n_bins + 1,)`` bin edges; bin ``b`` holds confidences in
-            ``(edges[b], edges[b+1]]``
-            (the first bin also holds 0).
+            ``(edges[b], edges[b+1]]`` (the first bin also holds 0).
         counts: ``(n_bins,)`` predictions per bin.
         confidence: ``(n_bins,)`` mean confidence per bin (0 where empty).
         accuracy: ``(n_bins,)`` share right per bin (0 where empty).
@@ -30,7 +30,7 @@ class ReliabilityBins:
 def reliability_bins(
     confidence: torch.Tensor, correct: torch.Tensor, n_bins: int = 15
 ) -> ReliabilityBins:
-    """Group predictions by confidence.
+    """Group predictions by confidence (scikit-learn's ``calibration_curve``, uniform bins).
 
     Args:
         confidence: ``(n,)`` probabilities in ``[0, 1]``.
@@ -40,14 +40,24 @@ def reliability_bins(
     Returns:
         The bins' counts, mean confidences and accuracies.
     """
-    confidence = confidence.double().clamp(0.0, 1.0)
-    edges = torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64)
-    index = (torch.bucketize(confidence, edges, right=False) - 1).clamp(0, n_bins - 1)  # (n,)
-    counts = torch.bincount(index, minlength=n_bins)  # (n_bins,)
-    denominator = counts.clamp(min=1).double()
-    sums = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, index, confidence)
-    hits = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, index, correct.double())
-    return ReliabilityBins(edges, counts, sums / denominator, hits / denominator)
+    from sklearn.calibration import calibration_curve
+
+    probabilities = confidence.double().clamp(0.0, 1.0).numpy()
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # calibration_curve returns the non-empty bins only; this is its own bin rule, for counts.
+    counts = np.bincount(np.searchsorted(edges[1:-1], probabilities), minlength=n_bins)
+    accuracy, mean_confidence = np.zeros(n_bins), np.zeros(n_bins)
+    if len(probabilities):
+        filled = counts > 0
+        accuracy[filled], mean_confidence[filled] = calibration_curve(
+            correct.numpy().astype(int), probabilities, n_bins=n_bins, strategy="uniform"
+        )
+    return ReliabilityBins(
+        torch.from_numpy(edges),
+        torch.from_numpy(counts),
+        torch.from_numpy(mean_confidence),
+        torch.from_numpy(accuracy),
+    )
 
 
 def expected_calibration_error(
@@ -78,31 +88,24 @@ def expected_calibration_error(
 
 
 def auroc(scores: torch.Tensor, positive: torch.Tensor) -> float:
-    """Area under the ROC curve: chance that a random positive scores above a random negative.
-
-    Ties count one half (the Mann-Whitney U statistic).
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``; ties count one half).
 
     Args:
         scores: ``(n,)`` higher means more likely positive.
         positive: ``(n,)`` booleans.
 
     Returns:
-        A value in ``[0, 1]``.
+        A value in ``[0, 1]``: the chance that a random positive scores above a random negative.
+
+    >>> auroc(torch.tensor([0.9, 0.4, 0.4, 0.1]), torch.tensor([True, True, False, False]))
+    0.875
     """
+    from sklearn.metrics import roc_auc_score
+
     positive = positive.bool()
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
+    if bool(positive.all()) or not bool(positive.any()):
         raise ValueError("AUROC needs both positives and negatives")
-    order = scores.double().argsort()
-    sorted_scores = scores.double()[order]
-    ranks = torch.empty_like(sorted_scores)
-    # Tied scores share the mean of their ranks.
-    _, inverse, counts = torch.unique(sorted_scores, return_inverse=True, return_counts=True)
-    first = torch.cumsum(counts, 0) - counts  # (n_unique,) rank - 1 of each group's first
-    mean_rank = first.double() + (counts.double() + 1) / 2  # (n_unique,)
-    ranks[order] = mean_rank[inverse]
-    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2
-    return u / (n_pos * n_neg)
+    return float(roc_auc_score(positive.numpy(), scores.double().numpy()))
 
 
 def plot_reliability_diagram(
