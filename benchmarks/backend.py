@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import random
 import re
 from pathlib import Path
@@ -12,14 +11,14 @@ from bench_common import interleaved, same_length_texts, summary
 from intentmeta import IntentClassifier
 from intentmeta.encoder import SentenceEncoder
 from intentmeta.heads import HeadConfig
+from intentmeta.research.data import load_dataset
 
 
 def read_split(path: Path) -> tuple[list[str], list[str]]:
     """Texts and categories of one BANKING77 csv file, categories made valid intent names."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    data = load_dataset(path, text_column="text", label_column="category")
     # One category ends in "?", which intent names may not contain.
-    return [r["text"] for r in rows], [re.sub(r"[^\w\-. ]", "", r["category"]) for r in rows]
+    return data.texts, [re.sub(r"[^\w\-. ]", "", label) for label in data.labels]
 
 
 def speed(fp32: SentenceEncoder, quantized: SentenceEncoder, repeats: int) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +174,23 @@ def test_validation_mode_holds_out_part_of_train(fake_encoder, tmp_path):
     results = evaluate(str(tmp_path / "toy"), config, fake_encoder, str(tmp_path / "cache"), False)
     assert results["split"].startswith("validation")
     assert results["n_eval"] == 9
+
+
+def test_cached_encoder_encodes_each_text_once_across_runs(tmp_path, fake_encoder):
+    from intentmeta.research.embedding_cache import CachedEncoder
+
+    first = CachedEncoder(fake_encoder, tmp_path).encode(["a parcel", "a refund"])
+    calls = fake_encoder.calls
+    again = CachedEncoder(fake_encoder, tmp_path).encode(["a refund", "a parcel"])
+    assert fake_encoder.calls == calls  # read from disk, not encoded
+    assert torch.allclose(again, first.flip(0))
+
+
+def test_clinc150_out_of_scope_split_comes_from_the_one_clinc_reader():
+    from intentmeta.research.evaluate_oos import load_clinc150
+
+    fixtures = Path(__file__).parent / "fixtures" / "clinc"
+    split, train = load_clinc150(fixtures, "test")
+    assert len(split.texts) == len(split.labels) == 2
+    assert split.oos_texts == ["sing me a song", "how tall is a giraffe", "paint my house"]
+    assert "oos" not in train and sum(map(len, train.values())) > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import random
@@ -227,41 +226,34 @@ def _read_clinc(path: Path, split: str) -> list[tuple[str, str]]:
     return [(str(text), str(label)) for text, label in data[split]]
 
 
-def _read_rows(path: Path) -> list[dict]:
-    """Rows of a CSV (header line), JSONL (one object a line) or JSON (a list of objects)."""
-    if path.suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
-    if path.suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict):
-        # {"data": [...]} or {"text": [...], "label": [...]} (column lists)
-        lists = {k: v for k, v in data.items() if isinstance(v, list)}
-        if len(lists) == 1:
-            return list(next(iter(lists.values())))
-        length = {len(v) for v in lists.values()}
-        if len(length) == 1:
-            n = length.pop()
-            return [{k: v[i] for k, v in lists.items()} for i in range(n)]
-        raise ValueError(f"cannot read rows from the JSON object in {str(path)!r}")
-    return list(data)
+def _read_rows(path: Path):
+    """A CSV (header line), JSON Lines or JSON (a list of objects, or an object of column lists)
+    file as a ``datasets.Dataset``, read by ``datasets.load_dataset("csv" / "json")``.
+
+    Raises:
+        ValueError: If the file cannot be read as a table.
+    """
+    import datasets
+
+    options = {"na_filter": False} if path.suffix == ".csv" else {}  # "NA" stays a message
+    builder = "csv" if path.suffix == ".csv" else "json"
+    try:
+        return datasets.load_dataset(builder, data_files=str(path), split="train", **options)
+    except Exception as error:  # datasets raises many types for a malformed file
+        raise ValueError(f"cannot read rows from {str(path)!r}: {error}") from error
 
 
 def _columns(
-    rows: list, text_column: str | None, label_column: str | None, where: str
+    table, text_column: str | None, label_column: str | None, where: str
 ) -> tuple[list[str], list[str]]:
-    if rows and isinstance(rows[0], (list, tuple)):
-        # [[text, label], ...] like CLINC150's items
-        return [str(r[0]) for r in rows], [str(r[1]) for r in rows]
-    keys = list(rows[0]) if rows else []
+    """The text and label columns of a ``datasets`` table, guessed when not named."""
+    keys = list(table.column_names)
     text_column = text_column or _guess(keys, TEXT_COLUMNS, "text", where)
     label_column = label_column or _guess(keys, LABEL_COLUMNS, "label", where)
     for column in (text_column, label_column):
-        if rows and column not in rows[0]:
+        if column not in keys:
             raise ValueError(f"{where!r} has no column {column!r}; it has {keys}")
-    return [str(r[text_column]) for r in rows], [str(r[label_column]) for r in rows]
+    return [str(t) for t in table[text_column]], [str(label) for label in table[label_column]]
 
 
 def _guess(keys: list[str], candidates: Sequence[str], what: str, where: str) -> str:

@@ -162,3 +162,29 @@ def cached_encode(
         cache.put(model, missing, vectors)
         found.update(zip(missing, vectors, strict=True))
     return torch.stack([found[text] for text in texts])  # (n_texts, dim)
+
+
+class CachedEncoder:
+    """An encoder whose ``encode`` goes through the on-disk cache (:func:`cached_encode`).
+
+    For code that takes an encoder object (``IntentClassifier(encoder=...)``) rather than texts.
+
+    Args:
+        encoder: The encoder to wrap (``name``, ``dim``, ``encode``).
+        cache_dir: Cache directory; ``None`` uses :func:`default_cache_dir`.
+
+    Example:
+        >>> from intentmeta.encoder import shared_encoder
+        >>> encoder = CachedEncoder(shared_encoder())  # doctest: +SKIP
+    """
+
+    def __init__(self, encoder: TextEncoder, cache_dir: str | os.PathLike | None = None) -> None:
+        self.encoder = encoder
+        self.name = encoder.name
+        self.dim = encoder.dim
+        self.max_length = getattr(encoder, "max_length", None)  # part of the cache key
+        self.cache_dir = cache_dir
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
+        """``(len(texts), dim)`` embeddings, encoding only the texts not cached yet."""
+        return cached_encode(self.encoder, texts, self.cache_dir, progress)

@@ -18,10 +18,11 @@ from datetime import date
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import Encoder
+from intentmeta.research.data import load_dataset, load_out_of_scope
+from intentmeta.research.embedding_cache import CachedEncoder
 from intentmeta.research.reliability import (
     auroc,
     expected_calibration_error,
@@ -55,54 +56,15 @@ class OosSplit:
 
 
 def load_clinc150(path: str | Path, split: str) -> tuple[OosSplit, dict[str, list[str]]]:
-    """Read CLINC150's ``data_full.json`` (a file or the folder holding it).
+    """CLINC150's in-scope and out-of-scope messages of ``split``, and ``train`` by intent.
 
     Args:
-        path: ``data_full.json`` or its directory.
+        path: ``data_full.json`` or its directory (read by :mod:`intentmeta.research.data`).
         split: ``"val"`` or ``"test"``.
-
-    Returns:
-        The split, and the training examples grouped by intent.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "data_full.json"
-    data = json.loads(path.read_text())
-    train: dict[str, list[str]] = {}
-    for text, intent in data["train"]:
-        train.setdefault(intent, []).append(text)
-    items = data[split]
-    return (
-        OosSplit(
-            [t for t, _ in items], [i for _, i in items], [t for t, _ in data[f"oos_{split}"]]
-        ),
-        train,
-    )
-
-
-class CachedEncoder:
-    """Wraps an encoder and remembers every text it has encoded (benchmarks re-use texts).
-
-    Example:
-        >>> from intentmeta.encoder import shared_encoder
-        >>> encoder = CachedEncoder(shared_encoder())  # doctest: +SKIP
-    """
-
-    def __init__(self, encoder: Encoder) -> None:
-        self.encoder = encoder
-        self.name = encoder.name
-        self.dim = encoder.dim
-        self.cache: dict[str, torch.Tensor] = {}
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
-        """``(len(texts), dim)`` embeddings, encoding only the texts not seen before."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
-        if missing:
-            rows = self.encoder.encode(missing, progress=progress)  # (n_missing, dim)
-            self.cache.update(zip(missing, rows, strict=True))
-        if not texts:
-            return torch.empty(0, self.dim)
-        return torch.stack([self.cache[t] for t in texts])  # (n, dim)
+    evaluation = load_dataset(path, split)
+    oos = load_out_of_scope(path, split)
+    return OosSplit(evaluation.texts, evaluation.labels, oos), load_dataset(path).by_intent()
 
 
 @dataclass
@@ -175,24 +137,6 @@ def summarise(runs: Sequence[OosRun]) -> dict[str, dict[str, float]]:
     return summary
 
 
-def load_cache(encoder: CachedEncoder, directory: Path) -> None:
-    """Re-use embeddings a previous run stored (safetensors + the texts as JSON)."""
-    if (directory / "texts.json").is_file():
-        texts = json.loads((directory / "texts.json").read_text())
-        rows = load_file(directory / "embeddings.safetensors")["embeddings"]
-        encoder.cache.update(zip(texts, rows, strict=True))
-
-
-def save_cache(encoder: CachedEncoder, directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    texts = list(encoder.cache)
-    save_file(
-        {"embeddings": torch.stack([encoder.cache[t] for t in texts]).contiguous()},
-        directory / "embeddings.safetensors",
-    )
-    (directory / "texts.json").write_text(json.dumps(texts))
-
-
 def fit_confidence(runs: Sequence[OosRun], oos_share: float = 0.2) -> dict[str, list[float]]:
     """Fit the accept / reject logistic maps, out-of-scope messages weighted to ``oos_share``."""
     from sklearn.linear_model import LogisticRegression
@@ -249,15 +193,12 @@ def evaluate_out_of_scope(
 
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
-    cache = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "intentmeta" / "oos"
-    encoder = CachedEncoder(shared_encoder())
-    load_cache(encoder, cache)
+    encoder = CachedEncoder(shared_encoder(), cache_dir)  # the evaluations' one disk cache
     started = time.perf_counter()
     runs = [
         run_seed(encoder, split, train, config.shots, seed, config.threshold)
         for seed in range(config.seeds)
     ]
-    save_cache(encoder, cache)
     if plot:
         plot_reliability_diagram(
             torch.cat([r.confidence for r in runs]),
