@@ -21,8 +21,9 @@ import functools
 import platform
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from intentmeta import ops
 from intentmeta.research.data import holdout_split, load_dataset
 from intentmeta.research.episodes import EpisodeSampler, meta_split, sample_k_shot
 from intentmeta.research.statistics import summary
+
+if TYPE_CHECKING:
+    from intentmeta.heads import HeadConfig
 
 #: ``(support (n_s, dim), support labels (n_s,) in 0..C-1, queries (n_q, dim), C) -> (n_q,)``
 Method = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -130,13 +134,17 @@ class _RowEncoder:
         return self.embeddings[rows] if len(rows) else torch.empty(0, self.dim)
 
 
-def _classifier_method(head: str) -> Method:
+def classifier_method(head: str, head_config: HeadConfig | None = None) -> Method:
+    """``IntentClassifier(head=head, head_config=head_config)`` as an evaluation method."""
+
     def predict(support, labels, queries, n_classes) -> torch.Tensor:
         from intentmeta.classifier import IntentClassifier
 
         encoder = _RowEncoder(torch.cat([support, queries]))
         names = [f"intent{c}" for c in range(n_classes)]
-        clf = IntentClassifier(encoder=encoder, head=head, oos_threshold=None)
+        clf = IntentClassifier(
+            encoder=encoder, head=head, oos_threshold=None, head_config=head_config
+        )
         clf.fit([f"row{i}" for i in range(len(support))], [names[int(c)] for c in labels])
         predicted = clf.predict([f"row{len(support) + j}" for j in range(len(queries))])
         column = {name: c for c, name in enumerate(names)}
@@ -150,7 +158,7 @@ def _classifier_method(head: str) -> Method:
     return predict
 
 
-default_classifier = _classifier_method("prototypical")
+default_classifier = classifier_method("prototypical")
 
 
 METHODS: dict[str, Method] = {
@@ -158,7 +166,7 @@ METHODS: dict[str, Method] = {
     "logistic_regression": logistic_regression,
     "prototypical": _head_method("prototypical"),
     "matching": _head_method("matching"),
-    "matching_classifier": _classifier_method("matching"),
+    "matching_classifier": classifier_method("matching"),
     "default": default_classifier,
 }
 
@@ -179,6 +187,7 @@ def full_class_eval(
     query_labels: Sequence[str],
     config: EvalConfig,
     progress: bool = True,
+    methods: Mapping[str, Method] | None = None,
 ) -> dict[str, dict[str, dict]]:
     """Full-class K-shot accuracy and macro-F1 of every method, per K, over seeds.
 
@@ -189,6 +198,7 @@ def full_class_eval(
         query_labels: Intent of each evaluation row (intents absent from training are skipped).
         config: Shots, seeds and methods.
         progress: Show a progress bar over (K, seed) pairs.
+        methods: Methods by name to compare instead of ``config.methods`` (settings sweeps).
 
     Returns:
         ``{str(K): {method: {"accuracy": summary, "macro_f1": summary}}}``, each summary a dict
@@ -206,10 +216,9 @@ def full_class_eval(
     jobs = [(k, seed) for k in config.shots for seed in range(config.seeds)]
     for k, seed in tqdm(jobs, desc="full-class K-shot", disable=not progress):
         rows = torch.tensor(sample_k_shot(pool_labels, k, seed))
-        for name in config.methods:
-            predicted = _method(name, config)(
-                support_pool[rows], pool_y[rows], queries, len(intents)
-            ).numpy()
+        chosen = methods or {name: _method(name, config) for name in config.methods}
+        for name, method in chosen.items():
+            predicted = method(support_pool[rows], pool_y[rows], queries, len(intents)).numpy()
             entry = scores.setdefault(str(k), {}).setdefault(name, {"accuracy": [], "macro_f1": []})
             entry["accuracy"].append(100 * float((predicted == truth).mean()))
             entry["macro_f1"].append(100 * macro_f1(predicted, truth))
