@@ -262,9 +262,10 @@ class IntentClassifier(IntentEditing):
     def transaction(self, path: str | os.PathLike) -> AbstractContextManager[None]:
         """Edits that are saved to ``path`` together, or not at all, memory included.
 
-        Example:
-            >>> with clf.transaction("registry"):  # doctest: +SKIP
-            ...     clf.add_intent("cancel", ["cancel my order"])
+        Example::
+
+            with clf.transaction("registry"):
+                clf.add_intent("cancel", ["cancel my order"])
 
         The block's edits are saved when it ends. If an edit or the save fails, the classifier
         is put back as it was before the block (so it matches the disk again) and the error is
@@ -279,22 +280,27 @@ class IntentClassifier(IntentEditing):
         """Load a registry written by :meth:`save`.
 
         Stored embeddings are re-used when the encoder is the one that made them; otherwise the
-        examples are encoded again.
+        examples are encoded again. Loading reads nothing outside ``path`` and never the network:
+        a registry made with the bundled encoder loads it (offline); one made with any other
+        encoder (a Hub name, a local path, an object) needs that encoder passed as ``encoder``,
+        since a manifest must not choose what code or files are read.
 
         Args:
             path: The registry directory.
-            encoder: Override the saved encoder (a name, path or encoder object).
+            encoder: The encoder to use (a name, path or encoder object); required unless the
+                registry was made with the bundled one.
 
         Raises:
-            RegistryError: If the directory is missing, damaged or incompatible.
+            RegistryError: If the directory is missing, damaged, incompatible, or names another
+                encoder and none is passed.
         """
         saved = read_classifier(path, reserved=(OUT_OF_SCOPE,))
+        config = saved.config
+        if encoder is None:
+            encoder = saved_encoder(config["encoder"], path)
         try:
-            config = saved.config
-            # The bundled model is recorded by its Hub name but must load offline.
-            saved_encoder = "default" if config["encoder"] == BUNDLED_ENCODER else config["encoder"]
             clf = cls(  # builds the one head this load uses
-                encoder=saved_encoder if encoder is None else encoder,
+                encoder=encoder,
                 head=config["head"],
                 oos_threshold=config["oos_threshold"],
                 top_k=config["top_k"],
@@ -322,3 +328,18 @@ class IntentClassifier(IntentEditing):
         texts = [text for examples in intents.values() for text in examples]
         labels = [intent for intent, examples in intents.items() for _ in examples]
         return cls(**kwargs).fit(texts, labels)
+
+
+def saved_encoder(name: str, where: str | os.PathLike) -> str:
+    """The encoder a registry may load by itself: only the bundled one, which needs no network.
+
+    Raises:
+        RegistryError: If the registry names any other encoder.
+    """
+    if name in ("default", BUNDLED_ENCODER):
+        return "default"  # recorded by its Hub name, loaded from the package, offline
+    raise RegistryError(
+        f"registry at {str(where)!r} was made with the encoder {name!r}; loading never reads an "
+        "encoder a registry names (it could be any file or download), so pass it yourself: "
+        "IntentClassifier.load(path, encoder=...) or --encoder on the command line"
+    )

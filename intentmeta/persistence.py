@@ -12,12 +12,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from intentmeta.config import ClassifierConfig
+from intentmeta.heads import HeadConfig
+from intentmeta.manifest_checks import (
+    CLASSIFIER_RULES,
+    HEAD_RULES,
+    OUT_OF_SCOPE_RULES,
+    ManifestFieldError,
+    check_ranges,
+    dataclass_from_json,
+    finite_number,
+    json_object,
+)
+from intentmeta.out_of_scope import OutOfScopeConfig, OutOfScopeDetector
 from intentmeta.registry_files import (
     CHECKSUM_KEY,
     MANIFEST,
@@ -165,18 +178,66 @@ def read_classifier(directory: str | os.PathLike, reserved: Iterable[str] = ()) 
     """
     manifest, tensors = load_registry(directory)
     intents = read_intents(manifest, directory, reserved=reserved)
-    config, encoder = manifest.get("config"), manifest.get("encoder")
-    if not isinstance(config, dict) or not isinstance(encoder, dict):
-        raise RegistryError(
-            f"registry at {str(directory)!r} is inconsistent: 'config' and 'encoder' must be "
-            "objects"
-        )
+    try:
+        config = read_config(manifest.get("config"))
+        encoder = json_object(manifest.get("encoder"), "encoder", {"name", "dim"})
+        if not isinstance(encoder["name"], str) or type(encoder["dim"]) is not int:
+            raise ManifestFieldError(f"encoder must be {{name: string, dim: integer}}: {encoder}")
+        out_of_scope = read_out_of_scope_state(manifest.get("oos"))
+    except ManifestFieldError as error:
+        raise RegistryError(f"registry at {str(directory)!r} is inconsistent: {error}") from None
     return SavedClassifier(
-        config=config,
+        config=asdict(config),
         encoder=encoder,
-        out_of_scope=manifest.get("oos"),
+        out_of_scope=out_of_scope,
         intents=intents,
         embeddings=tensors.get("embeddings"),
         head_parameters={k[5:]: v for k, v in tensors.items() if k.startswith("head.")},
         head_buffers={k[12:]: v for k, v in tensors.items() if k.startswith("head_buffer.")},
     )
+
+
+def read_config(value: object) -> ClassifierConfig:
+    """The manifest's ``config``, every field checked (see :mod:`intentmeta.manifest_checks`).
+
+    Raises:
+        ManifestFieldError: Naming the first field that is missing, unknown, mistyped or out of
+            range.
+    """
+    if not isinstance(value, dict):
+        raise ManifestFieldError(f"config must be an object, not {value!r}")
+    head_config = dataclass_from_json(HeadConfig, value.get("head_config"), "config.head_config")
+    check_ranges(head_config, "config.head_config", HEAD_RULES)
+    config = dataclass_from_json(ClassifierConfig, value, "config", head_config=head_config)
+    check_ranges(config, "config", CLASSIFIER_RULES)
+    return config
+
+
+def read_out_of_scope_state(value: object) -> dict[str, Any] | None:
+    """The manifest's ``oos`` (the detector's saved state), every field checked.
+
+    Registries written before it was saved have none (``None``). Its keys are those
+    :meth:`OutOfScopeDetector.state` writes.
+
+    Raises:
+        ManifestFieldError: Naming the first field that is missing, unknown, mistyped or out of
+            range.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ManifestFieldError(f"oos must be an object, not {value!r}")
+    unknown = sorted(set(value) - set(OutOfScopeDetector(None).state()))
+    if unknown:
+        raise ManifestFieldError(f"oos has unknown key(s) {unknown}")
+    state = dict(value)
+    if "config" in state:
+        config = dataclass_from_json(OutOfScopeConfig, state["config"], "oos.config")
+        check_ranges(config, "oos.config", OUT_OF_SCOPE_RULES)
+        state["config"] = asdict(config)
+    if "offset" in state:
+        state["offset"] = finite_number(state["offset"], "oos.offset")
+    threshold = state.get("threshold")
+    if not (threshold is None or threshold == "auto"):
+        finite_number(threshold, "oos.threshold")
+    return state
