@@ -67,7 +67,7 @@ class EvalConfig:
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     split: str = "test"  # report test once; tune on "val" / validation
     validation: float | None = None  # no hold-out: evaluate on `split`
-    lr_c: float = 10.0  # a C sweep on both sets: 10-100 agree within 0.3 points, C=1 underfits
+    lr_c: float = 10.0  # C sweep (training/choose_head_defaults.py): 10-100 agree, C=1 underfits
 
 
 def macro_f1(predicted: np.ndarray, truth: np.ndarray) -> float:
