@@ -16,10 +16,12 @@ from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
 from intentmeta.persistence import RegistryError, RegistrySaveError
 from intentmeta.prediction import Prediction
+from intentmeta.validation import MAX_INTENT_NAME_LENGTH, check_intent_name, normalise_intent_name
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_INTENT_NAME_LENGTH",
     "OUT_OF_SCOPE",
     "Adaptation",
     "ClassifierConfig",
@@ -33,4 +35,6 @@ __all__ = [
     "RegistrySaveError",
     "SentenceEncoder",
     "builtin_intents",
+    "check_intent_name",
+    "normalise_intent_name",
 ]

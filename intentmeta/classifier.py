@@ -27,7 +27,7 @@ from intentmeta.persistence import RegistryError, SavedClassifier, read_classifi
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.registry import IntentRegistry
 from intentmeta.transaction import saved_together
-from intentmeta.validation import check_settings, check_text, check_texts
+from intentmeta.validation import check_count, check_settings, check_text, check_texts
 
 
 class IntentClassifier(IntentEditing):
@@ -208,7 +208,12 @@ class IntentClassifier(IntentEditing):
 
         Returns:
             Up to ``k`` ``(intent, example, cosine similarity)`` triples, most similar first.
+
+        Raises:
+            TypeError: If ``text`` is not a string or ``k`` not an integer.
+            ValueError: If ``text`` is blank or ``k`` is below 1.
         """
+        check_count(k, "k")
         query = self.encoder.encode([check_text(text)])  # (1, dim)
         with self._lock:
             rows = [

@@ -24,7 +24,13 @@ from intentmeta.heads.weights import head_parameters, load_parameters
 from intentmeta.out_of_scope import OutOfScopeDetector
 from intentmeta.prediction import OUT_OF_SCOPE
 from intentmeta.registry import IntentRegistry
-from intentmeta.validation import check_examples, check_intent_name, check_texts, group_by_intent
+from intentmeta.validation import (
+    check_examples,
+    check_intent_name,
+    check_texts,
+    group_by_intent,
+    normalise_intent_name,
+)
 
 Editable = TypeVar("Editable", bound="IntentEditing")
 
@@ -95,7 +101,7 @@ class IntentEditing:
             KeyError: If there is no such intent.
         """
         with self._lock:
-            return list(self._registry.get(intent).examples)
+            return list(self._registry.get(_key(intent)).examples)
 
     def __len__(self) -> int:
         with self._lock:
@@ -103,21 +109,22 @@ class IntentEditing:
 
     def __contains__(self, intent: object) -> bool:
         with self._lock:
-            return intent in self._registry
+            return _key(intent) in self._registry
 
     # ----------------------------------------------------------------------------- editing
     def add_intent(self, name: str, examples: Sequence[str]) -> None:
         """Teach a new intent from a few examples; it is used from the next message on.
 
         Args:
-            name: A new intent name (letters, digits, ``_ - .`` and inner spaces).
+            name: A new intent name: any printable text up to 100 characters, stored
+                NFC-normalised and trimmed; not blank, not ``"oos"`` in any case or width.
             examples: At least one example message; exact repeats are kept once.
 
         Raises:
             TypeError: If the name or an example is not a string.
             ValueError: If the name is invalid or taken, or an example is blank.
         """
-        check_intent_name(name, reserved=(OUT_OF_SCOPE,))
+        name = check_intent_name(name, reserved=(OUT_OF_SCOPE,))
         examples = check_examples(examples, name)
         with self._lock:
             self._registry.check_new_name(name)
@@ -137,6 +144,7 @@ class IntentEditing:
             TypeError: If an example is not a string.
             ValueError: If the list is empty or an example is blank.
         """
+        name = _key(name)
         self.examples(name)  # KeyError before any work
         examples = check_examples(examples, name)
         embeddings = self.encoder.encode(examples)
@@ -159,6 +167,7 @@ class IntentEditing:
             ValueError: If no example would remain.
         """
         examples = check_texts(examples, "examples")
+        name = _key(name)
         with self._lock:
             intent = self._registry.get(name)
             missing = [text for text in examples if text not in intent.examples]
@@ -179,6 +188,7 @@ class IntentEditing:
         Raises:
             KeyError: If there is no such intent.
         """
+        name = _key(name)
         with self._lock:
             intent = self._registry.get(name)
             self.head.remove_class(intent.label)
@@ -192,7 +202,8 @@ class IntentEditing:
             KeyError: If ``old`` does not exist.
             ValueError: If ``new`` is invalid or taken.
         """
-        check_intent_name(new, reserved=(OUT_OF_SCOPE,))
+        new = check_intent_name(new, reserved=(OUT_OF_SCOPE,))
+        old = _key(old)
         with self._lock:
             self._registry.get(old)
             if new != old:
@@ -281,3 +292,9 @@ class IntentEditing:
         head = build_head(self.config.head, self.head.config)
         load_parameters(head, head_parameters(self.head))
         return head.eval()
+
+
+def _key(name: object) -> object:
+    """How a name given to a lookup is stored: normalised like a new name, so ``"cafe\u0301"``
+    finds ``"café"``; anything else is passed on for the registry to refuse."""
+    return normalise_intent_name(name) if isinstance(name, str) else name

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
-
-#: Longest intent name accepted; names become keys in JSON and labels in the demo.
-MAX_INTENT_NAME_LENGTH = 64
-
-#: Letters (any script), digits, underscore, hyphen, dot and space; no path separators.
-_INTENT_NAME = re.compile(r"^[^\W][\w\-. ]*$")
 
 #: Half of a UTF-16 surrogate pair on its own: Python allows it in a str, UTF-8 does not.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -59,28 +55,63 @@ def check_examples(examples: object, intent: str) -> list[str]:
     return list(dict.fromkeys(checked))
 
 
+#: Longest intent name accepted, in characters (code points) after normalisation.
+MAX_INTENT_NAME_LENGTH = 100
+
+#: Joiners that shape scripts (Persian, Indic) and emoji sequences: invisible but meaningful.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def normalise_intent_name(name: str) -> str:
+    """The form an intent name is stored and looked up in: NFC-normalised, trimmed.
+
+    Example:
+        >>> normalise_intent_name("  cafe\\u0301 ") == "caf\\u00e9"
+        True
+    """
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def _allowed_in_name(char: str) -> bool:
+    # Printable characters, spaces of any script, and the joiners; not control or format
+    # characters (a right-to-left override makes a name read as another), nor line breaks.
+    return char.isprintable() or unicodedata.category(char) == "Zs" or char in _JOINERS
+
+
+def _folded(name: str) -> str:
+    """Compatibility-folded, case-folded form: ``ＯＯＳ``, ``OOS`` and ``oos`` fold alike."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def check_intent_name(name: object, reserved: Iterable[str] = ()) -> str:
-    """Return ``name`` if it is a valid intent name.
+    """Return ``name`` normalised (NFC, trimmed) if it is a valid intent name.
+
+    Names are what a person writes: any printable Unicode text, with spaces, punctuation
+    (``?``, ``/``, ``:``) and any script. They are JSON values, never file names.
 
     Raises:
         TypeError: If ``name`` is not a string.
-        ValueError: If it is blank, too long, reserved, or has characters outside letters,
-            digits, ``_``, ``-``, ``.`` and space (so it can never act as a path).
+        ValueError: If it is blank, longer than :data:`MAX_INTENT_NAME_LENGTH` characters,
+            holds a control or format character, or folds (case and width) to a reserved name.
     """
     if not isinstance(name, str):
         raise TypeError(f"intent name must be a string, got {type(name).__name__}")
-    if not name.strip():
-        raise ValueError("intent name is empty or blank")
+    if _LONE_SURROGATE.search(name):
+        raise ValueError("intent name holds a lone surrogate, so it is not valid Unicode text")
+    name = normalise_intent_name(name)
+    if not any(char.isprintable() and not char.isspace() for char in name):
+        raise ValueError("intent name is empty or blank (it has no visible character)")
+    bad = next((char for char in name if not _allowed_in_name(char)), None)
+    if bad is not None:
+        raise ValueError(
+            f"intent name {name!r} holds the control or format character U+{ord(bad):04X}; "
+            "names are printable text"
+        )
     if len(name) > MAX_INTENT_NAME_LENGTH:
         raise ValueError(
             f"intent name is {len(name)} characters long; the limit is {MAX_INTENT_NAME_LENGTH}"
         )
-    if name != name.strip() or not _INTENT_NAME.match(name) or set(name) <= {"."}:
-        raise ValueError(
-            f"intent name {name!r} may only contain letters, digits, '_', '-', '.' and inner "
-            "spaces, and must start with a letter or digit"
-        )
-    if name in reserved:
+    if _folded(name) in {_folded(word) for word in reserved}:
         raise ValueError(f"intent name {name!r} is reserved for out-of-scope predictions")
     return name
 
@@ -89,15 +120,21 @@ def check_settings(oos_threshold: object, top_k: object) -> None:
     """Check an :class:`~intentmeta.IntentClassifier`'s ``oos_threshold`` and ``top_k``.
 
     Raises:
-        ValueError: If ``oos_threshold`` is not ``"auto"``, a number or ``None``, or ``top_k``
-            is not a positive integer.
+        ValueError: If ``oos_threshold`` is not ``"auto"``, a finite number or ``None``, or
+            ``top_k`` is not a positive integer.
     """
     if not (
         oos_threshold is None
         or oos_threshold == "auto"
-        or (isinstance(oos_threshold, (int, float)) and not isinstance(oos_threshold, bool))
+        or (
+            isinstance(oos_threshold, (int, float))
+            and not isinstance(oos_threshold, bool)
+            and math.isfinite(oos_threshold)
+        )
     ):
-        raise ValueError(f"oos_threshold must be 'auto', a float or None, not {oos_threshold!r}")
+        raise ValueError(
+            f"oos_threshold must be 'auto', a finite number or None, not {oos_threshold!r}"
+        )
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
 
@@ -111,11 +148,16 @@ def group_by_intent(
     {'greet': ['hi', 'hello'], 'refund': ['refund']}
 
     Raises:
-        TypeError: If a text or name is not a string.
+        TypeError: If a text or name is not a string, or ``intents`` is not a list or tuple.
         ValueError: If the lengths differ, nothing is given, or a text or name is invalid.
     """
     texts = check_texts(texts)
-    if isinstance(intents, str) or len(intents) != len(texts):
+    if not isinstance(intents, (list, tuple)):
+        # A set or a dict view has no order: pairing it with texts would be arbitrary.
+        raise TypeError(
+            f"intents must be a list of intent names, one per text, not {type(intents).__name__}"
+        )
+    if len(intents) != len(texts):
         raise ValueError("texts and intents must be lists of the same length")
     if not texts:
         raise ValueError("fit needs at least one example")
@@ -124,3 +166,17 @@ def group_by_intent(
     for text, name in zip(texts, intents, strict=True):
         grouped.setdefault(check_intent_name(name, reserved=reserved), []).append(text)
     return {name: check_examples(group, name) for name, group in grouped.items()}
+
+
+def check_count(k: object, what: str = "k") -> int:
+    """Return ``k`` if it is a positive integer (not a bool).
+
+    Raises:
+        TypeError: If it is not an integer.
+        ValueError: If it is below 1.
+    """
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError(f"{what} must be a positive integer, not {k!r}")
+    if k < 1:
+        raise ValueError(f"{what} must be a positive integer, not {k!r}")
+    return k

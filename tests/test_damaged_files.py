@@ -178,7 +178,7 @@ def test_a_projection_head_of_another_dimension_is_refused(fake_encoder, toy_int
         (lambda m: m["intents"].append("refund"), r"intents\[3\] must be an object"),
         (lambda m: m["intents"][0].pop("examples"), r"intents\[0\] must be an object"),
         (lambda m: m["intents"][0].update(name=7), "intent name must be a string"),
-        (lambda m: m["intents"][0].update(name="../escape"), "may only contain"),
+        (lambda m: m["intents"][0].update(name="line\nbreak"), "control or format"),
         (lambda m: m["intents"][0].update(name="oos"), "reserved"),
         (lambda m: m["intents"][1].update(name="track_order"), "appears twice"),
         (lambda m: m["intents"][0].update(examples="where is my parcel"), "list of strings"),
