@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from intentmeta.cli.common import open_registry
+from intentmeta.cli.common import add_registry_options, open_registry
+from intentmeta.validation import check_texts
 
 ORDER = 10
 
@@ -14,13 +15,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``classify``."""
     classify = commands.add_parser("classify", help="predict the intent of messages")
     classify.add_argument("texts", nargs="+", metavar="TEXT", help="message(s) to classify")
-    classify.add_argument("--registry", metavar="DIR", help="saved intents (default: built-in)")
+    add_registry_options(classify, "saved intents (default: built-in)")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
     classify.set_defaults(func=run_classify)
 
 
 def run_classify(args: argparse.Namespace) -> int:
     """Print one line per message: intent, confidence and text (or a JSON object)."""
+    check_texts(args.texts)  # before loading any model
     clf = open_registry(args)
     predictions = clf.classify_batch(args.texts)
     for text, prediction in zip(args.texts, predictions, strict=True):

@@ -1,4 +1,4 @@
-"""What several commands share: opening the registry named by ``--registry``."""
+"""What several commands share: the ``--registry`` and ``--encoder`` options, opening a registry."""
 
 from __future__ import annotations
 
@@ -6,11 +6,44 @@ import argparse
 from pathlib import Path
 
 
+def registry_directory(value: str) -> str:
+    """``--registry``'s type: a directory name, never empty (which would mean the current one).
+
+    Raises:
+        argparse.ArgumentTypeError: If ``value`` is empty or blank.
+    """
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must name a directory, not an empty string")
+    return value
+
+
+def add_registry_options(
+    parser: argparse.ArgumentParser, what: str, *, required: bool = False
+) -> None:
+    """Add ``--registry DIR`` (described by ``what``) and ``--encoder NAME`` to a parser."""
+    parser.add_argument(
+        "--registry", metavar="DIR", type=registry_directory, required=required, help=what
+    )
+    parser.add_argument(
+        "--encoder",
+        metavar="NAME",
+        help="encoder of a registry made with another than the bundled one (a Hugging Face "
+        "name or local path); never taken from the registry itself",
+    )
+
+
+def quiet_model_loading() -> None:
+    """No "Loading weights" progress bar from transformers: one line per error, nothing else."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 def open_registry(args: argparse.Namespace, *, create: bool = False):
     """The classifier of ``--registry DIR``, or the built-in e-commerce intents without one.
 
     Args:
-        args: Parsed arguments with ``registry`` (and, optionally, ``empty``).
+        args: Parsed arguments with ``registry`` (and, optionally, ``encoder`` and ``empty``).
         create: Whether a missing registry directory is allowed (it will be created on save).
 
     Raises:
@@ -18,10 +51,14 @@ def open_registry(args: argparse.Namespace, *, create: bool = False):
     """
     import intentmeta  # looked up at call time, so tests can swap the classifier class
 
+    encoder = getattr(args, "encoder", None)
     if args.registry and (Path(args.registry) / "intentmeta.json").is_file():
-        return intentmeta.IntentClassifier.load(args.registry)
+        quiet_model_loading()
+        return intentmeta.IntentClassifier.load(args.registry, encoder=encoder)
     if args.registry and not create:
         raise ValueError(f"no registry at {args.registry!r}; create one with add-intent")
+    quiet_model_loading()
+    settings = {} if encoder is None else {"encoder": encoder}
     if getattr(args, "empty", False):
-        return intentmeta.IntentClassifier()
-    return intentmeta.IntentClassifier.from_builtin("ecommerce")
+        return intentmeta.IntentClassifier(**settings)
+    return intentmeta.IntentClassifier.from_builtin("ecommerce", **settings)

@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from intentmeta.cli.common import registry_directory
+
 ORDER = 30
+
+#: The TCP ports a server may bind.
+PORTS = range(1, 65536)
 
 #: The repo's top-level ``demo/`` folder is installed under this name (see pyproject.toml), so
 #: that it never takes the generic site-packages name ``demo``.
@@ -19,10 +24,30 @@ DEMO_PACKAGE = "intentmeta_demo"
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``demo``."""
     demo = commands.add_parser("demo", help="serve the Gradio chat demo")
-    demo.add_argument("--registry", metavar="DIR", help="registry to serve and save changes to")
+    demo.add_argument(
+        "--registry",
+        metavar="DIR",
+        type=registry_directory,
+        help="registry to serve and save changes to",
+    )
     demo.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
-    demo.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    demo.add_argument("--port", type=port_number, default=7860, help="port (default: 7860)")
     demo.set_defaults(func=run_demo)
+
+
+def port_number(value: str) -> int:
+    """``--port``'s type: an integer from 1 to 65535.
+
+    Raises:
+        argparse.ArgumentTypeError: Otherwise.
+    """
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {value!r}") from None
+    if port not in PORTS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, not {port}")
+    return port
 
 
 def demo_app() -> ModuleType:

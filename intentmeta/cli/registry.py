@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from intentmeta.cli.common import open_registry
+from intentmeta.cli.common import add_registry_options, open_registry
+from intentmeta.prediction import OUT_OF_SCOPE
+from intentmeta.registry_files import RegistrySaveError
+from intentmeta.validation import check_examples, check_intent_name
 
 ORDER = 20
 
@@ -14,27 +18,33 @@ def register(commands: argparse._SubParsersAction) -> None:
     add = commands.add_parser("add-intent", help="add an intent to a registry directory")
     add.add_argument("name", help="the new intent's name")
     add.add_argument("examples", nargs="+", metavar="EXAMPLE", help="example messages")
-    add.add_argument(
-        "--registry",
-        metavar="DIR",
-        required=True,
-        help="registry to update; created from the built-in intents if missing",
+    add_registry_options(
+        add, "registry to update; created from the built-in intents if missing", required=True
     )
     add.add_argument("--empty", action="store_true", help="create a new registry with no intents")
     add.set_defaults(func=run_add_intent)
 
     listing = commands.add_parser("list", help="list intents and their example counts")
-    listing.add_argument("--registry", metavar="DIR", help="saved intents (default: built-in)")
+    add_registry_options(listing, "saved intents (default: built-in)")
     listing.set_defaults(func=run_list)
 
 
 def run_add_intent(args: argparse.Namespace) -> int:
-    """Add the intent and save the registry."""
+    """Add the intent and save the registry; exit status 1 if it cannot be saved."""
+    name = check_intent_name(args.name, reserved=(OUT_OF_SCOPE,))  # before loading any model
+    check_examples(args.examples, name)
     clf = open_registry(args, create=True)
-    clf.add_intent(args.name, args.examples)
-    clf.save(args.registry)
+    clf.add_intent(name, args.examples)
+    try:
+        clf.save(args.registry)
+    except RegistrySaveError as error:
+        print(
+            f"intentmeta add-intent: error: {error}: {name!r} was not added to {args.registry}",
+            file=sys.stderr,
+        )
+        return 1
     print(
-        f"added {args.name!r} with {len(clf.examples(args.name))} examples "
+        f"added {name!r} with {len(clf.examples(name))} examples "
         f"({len(clf.intents)} intents in {args.registry})"
     )
     return 0
