@@ -1,0 +1,34 @@
+"""``intentmeta report``: the data-quality report of a registry, as text or an HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from intentmeta.cli.common import open_registry
+
+ORDER = 30
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``report``."""
+    report = commands.add_parser(
+        "report", help="confusable intents, suspect examples and per-intent figures"
+    )
+    report.add_argument("--registry", metavar="DIR", help="saved intents (default: built-in)")
+    report.add_argument("--html", metavar="FILE", help="also write an HTML page with a heatmap")
+    report.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    report.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Print the report; write HTML / JSON when asked."""
+    report = open_registry(args).report()
+    print(report)
+    if args.html:
+        Path(args.html).write_text(report.to_html(), encoding="utf-8")
+        print(f"\nwrote {args.html}")
+    if args.json:
+        Path(args.json).write_text(report.to_json(), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
