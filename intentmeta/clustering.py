@@ -52,6 +52,8 @@ def estimate_n_groups(
     threshold: float = 0.5,
     min_group_size: int = 5,
     max_groups: int = 400,
+    max_rows: int = 5_000,
+    seed: int = 0,
 ) -> int:
     """How many groups the embeddings fall into.
 
@@ -61,9 +63,12 @@ def estimate_n_groups(
             ``"average_linkage"`` — groups of average cosine distance below ``threshold``;
             ``"hdbscan"`` — clusters HDBSCAN finds (``min_group_size`` each).
         threshold: Distance cut of ``"average_linkage"``.
-        min_group_size: Groups smaller than this are not counted (outliers), except by
-            ``"silhouette"``.
+        min_group_size: Groups smaller than this (or than a tenth of a short log, at least
+            two) are not counted: they are outliers. Not used by ``"silhouette"``.
         max_groups: Upper end of the silhouette search.
+        max_rows: Estimate on a random sample of this many rows (the search holds an
+            ``(n, n)`` matrix).
+        seed: Seed of that sample.
 
     Returns:
         The estimated number of groups, at least 1.
@@ -77,6 +82,8 @@ def estimate_n_groups(
     if n < 3:
         return 1
     x = embeddings.double().numpy()
+    if n > max_rows:
+        x = x[np.random.default_rng(seed).choice(n, max_rows, replace=False)]
     if estimator == "silhouette":
         return _silhouette_k(x, max_groups)
     if estimator == "average_linkage":
@@ -90,7 +97,8 @@ def estimate_n_groups(
 
         labels = HDBSCAN(min_cluster_size=min_group_size, copy=True).fit_predict(x)
     sizes = np.bincount(labels[labels >= 0])
-    return max(1, int((sizes >= min_group_size).sum()))
+    # In a short log (under 50 messages) a group of two or three is already a pattern.
+    return max(1, int((sizes >= min(min_group_size, max(2, n // 10))).sum()))
 
 
 def _silhouette_k(x: np.ndarray, max_groups: int) -> int:

@@ -60,7 +60,8 @@ def test_report_finds_the_planted_duplicate_intent_and_mislabel(messy):
 
 def test_discover_finds_and_names_a_planted_new_intent(messy):
     result = messy.discover(KNOWN + GIFT_CARDS)
-    assert result.labels[:4] == ["track_order", "cancel_order", "talk_to_human", "thanks"]
+    assert result.labels[0] in {"track_order", "where_is_package"}  # the planted duplicate
+    assert result.labels[1:4] == ["cancel_order", "talk_to_human", "thanks"]
     group_ids = [label for label in result.labels[4:] if isinstance(label, int)]
     assert len(group_ids) >= 6  # most gift-card messages are left for a new intent
     biggest = result.group(max(set(group_ids), key=group_ids.count))

@@ -24,12 +24,16 @@ from intentmeta.discovery import DiscoveryConfig, discover
 from intentmeta.embedding_cache import cached_encode
 from intentmeta.encoder import shared_encoder
 from intentmeta.episodes import sample_k_shot
-from intentmeta.research.evaluate_discovery import LookupEncoder, clustering_scores
+from intentmeta.research.evaluate_discovery import (
+    LookupEncoder,
+    clustering_scores,
+    safe_names,
+)
 
 ESTIMATORS = [
     {"estimator": "silhouette"},
-    *({"estimator": "average_linkage", "threshold": t} for t in (0.4, 0.5, 0.6, 0.7)),
-    *({"estimator": "hdbscan", "min_group_size": m} for m in (5, 10)),
+    *({"estimator": "average_linkage", "threshold": t} for t in (0.4, 0.45, 0.5, 0.55, 0.6)),
+    *({"estimator": "hdbscan", "min_group_size": m} for m in (3, 5, 10)),
 ]
 ASSIGNMENTS = [{"assignment": "classifier", "assign_confidence": c} for c in (0.0, 0.5, 0.9)] + [
     {"assignment": "joint", "known_share": s} for s in (0.1, 0.2, 0.4)
@@ -51,15 +55,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--sets", nargs="+", default=["banking77", "clinc150"])
+    parser.add_argument("--estimators", nargs="*", type=json.loads, default=ESTIMATORS)
     args = parser.parse_args()
     encoder = shared_encoder()
     results = {}
     for name, train, val in validation_sets(args.data):
+        if name not in args.sets:
+            continue
         texts = list(dict.fromkeys(train.texts + val.texts))
         lookup = LookupEncoder(texts, cached_encode(encoder, texts, progress=False))
         empty = IntentClassifier(encoder=lookup, oos_threshold=None)
         k = len(set(val.labels))
-        for settings in ESTIMATORS:
+        for settings in args.estimators:
             started = time.time()
             found = discover(empty, val.texts, config=DiscoveryConfig(**settings))
             row = clustering_scores(val.labels, found.labels)
@@ -74,7 +82,7 @@ def main() -> None:
                 part = train.subset(intents=known)
                 rows = sample_k_shot(part.labels, 10, seed=seed)
                 clf = IntentClassifier(encoder=lookup)
-                clf.fit([part.texts[i] for i in rows], [part.labels[i] for i in rows])
+                clf.fit([part.texts[i] for i in rows], safe_names([part.labels[i] for i in rows]))
                 found = discover(
                     clf,
                     val.texts,

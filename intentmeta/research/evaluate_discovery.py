@@ -21,6 +21,7 @@ import argparse
 import json
 import platform
 import random
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -81,6 +82,11 @@ def clustering_scores(truth: Sequence, predicted: Sequence) -> dict[str, float]:
         "ARI": 100 * adjusted_rand_score(truth, predicted),
         "ACC": 100 * hungarian_accuracy(truth, predicted),
     }
+
+
+def safe_names(labels: Sequence[str]) -> list[str]:
+    """Data-set labels as valid intent names (BANKING77 has ``reverted_card_payment?``)."""
+    return [re.sub(r"[^A-Za-z0-9_.-]", "_", label) for label in labels]
 
 
 class LookupEncoder:
@@ -168,7 +174,7 @@ def _semi_supervised(texts, truth, train, encoder, fraction, config) -> dict[str
         part = train.subset(intents=known)
         rows = sample_k_shot(part.labels, config.shots, seed=seed)
         clf = IntentClassifier(encoder=encoder)  # automatic out-of-scope thresholds
-        clf.fit([part.texts[i] for i in rows], [part.labels[i] for i in rows])
+        clf.fit([part.texts[i] for i in rows], safe_names([part.labels[i] for i in rows]))
         found = discover(clf, texts, n_groups=len(intents) - len(known))
         given.append(clustering_scores(truth, found.labels))
         if config.semi_estimated:
@@ -250,14 +256,18 @@ def format_discovery_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_json(results: dict, out: str | Path, stem: str) -> Path:
+    """Write results to ``out/<stem>_<dataset>_<split>.json``; returns the path."""
+    path = Path(out) / f"{stem}_{results['dataset']}_{results['split']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    return path
+
+
 def run_from_cli(args: argparse.Namespace) -> int:
     """``intentmeta eval --discovery``: print the table and write JSON under ``--out``."""
     config = DiscoveryEvalConfig(seeds=args.seeds, split=args.split, validation=args.validation)
     results = evaluate_discovery(args.data, config, None, args.cache_dir, not args.quiet)
     print(format_discovery_table(results))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"discovery_{results['dataset']}_{config.split}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {path}")
+    print(f"\nwrote {write_json(results, args.out, 'discovery')}")
     return 0

@@ -6,25 +6,24 @@ Protocol: per seed, a K-shot registry is drawn from a data set's training split
 :func:`~intentmeta.report.build_report` lists its suspects. Measured: precision and recall of the
 flagged examples against the flipped ones, at the default margin and along a margin sweep; and
 the accuracy on the evaluation split of the default classifier fitted on the clean registry, the
-noisy one, and the noisy one with every flagged example moved to the intent the report suggests.
+noisy one, and the noisy one with every flagged example moved to the intent the report suggests
+(``fixed``) or deleted (``removed``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from intentmeta.data import load_dataset
 from intentmeta.episodes import sample_k_shot
 from intentmeta.evaluate import mean_ci
-from intentmeta.research.evaluate_discovery import LookupEncoder
+from intentmeta.research.evaluate_discovery import LookupEncoder, safe_names, write_json
 
 
 @dataclass
@@ -42,7 +41,7 @@ class MislabelConfig:
     shots: int = 10
     flip: float = 0.1
     seeds: int = 5
-    margins: list[float] = field(default_factory=lambda: [-0.05, 0.0, 0.02, 0.05, 0.1, 0.15])
+    margins: list[float] = field(default_factory=lambda: [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
     split: str = "test"
 
 
@@ -61,7 +60,7 @@ def _one_registry(train, evaluation, encoder, seed: int, config: MislabelConfig)
 
     rows = sample_k_shot(train.labels, config.shots, seed=seed)
     texts = list(dict.fromkeys(train.texts[i] for i in rows))  # repeats are kept once anyway
-    label_of = {train.texts[i]: train.labels[i] for i in rows}
+    label_of = dict(zip(train.texts, safe_names(train.labels), strict=True))
     clean = [label_of[t] for t in texts]
     rng = random.Random(seed)
     intents = sorted(set(clean))
@@ -87,6 +86,7 @@ def _one_registry(train, evaluation, encoder, seed: int, config: MislabelConfig)
     fixed = list(noisy)
     for s in suspects:
         fixed[position[s.example]] = s.better_intent
+    kept = [i for i in range(len(texts)) if texts[i] not in {s.example for s in suspects}]
     return {
         "n_examples": len(texts),
         "n_flipped": len(flipped),
@@ -95,6 +95,11 @@ def _one_registry(train, evaluation, encoder, seed: int, config: MislabelConfig)
             "clean": _accuracy(_fit(encoder, texts, clean), evaluation.texts, evaluation.labels),
             "noisy": _accuracy(clf, evaluation.texts, evaluation.labels),
             "fixed": _accuracy(_fit(encoder, texts, fixed), evaluation.texts, evaluation.labels),
+            "removed": _accuracy(
+                _fit(encoder, [texts[i] for i in kept], [noisy[i] for i in kept]),
+                evaluation.texts,
+                evaluation.labels,
+            ),
         },
     }
 
@@ -136,7 +141,7 @@ def evaluate_mislabels(
         },
         "accuracy": {
             key: summary([100 * run["accuracy"][key] for run in runs])
-            for key in ("clean", "noisy", "fixed")
+            for key in ("clean", "noisy", "fixed", "removed")
         },
         "runs": runs,
     }
@@ -162,20 +167,15 @@ def format_mislabel_table(results: dict) -> str:
     lines += ["", "| registry | accuracy, % |", "| --- | --- |"]
     lines += [
         f"| {key} | {accuracy[key]['mean']:.2f} ± {accuracy[key]['ci95']:.2f} |"
-        for key in ("clean", "noisy", "fixed")
+        for key in ("clean", "noisy", "fixed", "removed")
     ]
     return "\n".join(lines)
 
 
 def run_from_cli(args: argparse.Namespace) -> int:
     """``intentmeta eval --mislabels``: print the tables and write JSON under ``--out``."""
-    results = evaluate_mislabels(
-        args.data, MislabelConfig(seeds=args.seeds, split=args.split), args.cache_dir
-    )
+    config = MislabelConfig(seeds=args.seeds, split=args.split)
+    results = evaluate_mislabels(args.data, config, args.cache_dir)
     print(format_mislabel_table(results))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"mislabels_{results['dataset']}_{results['split']}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {path}")
+    print(f"\nwrote {write_json(results, args.out, 'mislabels')}")
     return 0
