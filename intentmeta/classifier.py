@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from intentmeta.builtin import builtin_intents
 from intentmeta.config import ClassifierConfig, default_head_config
+from intentmeta.discovery import Discovery, DiscoveryConfig, discover
 from intentmeta.editing import IntentEditing
 from intentmeta.encoder import BUNDLED_ENCODER, Encoder, EncoderConfig, shared_encoder
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
@@ -26,6 +27,7 @@ from intentmeta.out_of_scope import OutOfScopeDetector
 from intentmeta.persistence import RegistryError, SavedClassifier, read_classifier, write_classifier
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.registry import IntentRegistry
+from intentmeta.report import Report, ReportConfig, build_report
 from intentmeta.transaction import saved_together
 from intentmeta.validation import check_count, check_settings, check_text, check_texts
 
@@ -233,6 +235,30 @@ class IntentClassifier(IntentEditing):
         """
         with self._lock:
             return list(self._registry), self._registry.embeddings(), self._registry.owners()
+
+    # ----------------------------------------------------------------------------- insight
+    def report(self, config: ReportConfig | None = None) -> Report:
+        """A data-quality report: suspect examples, confusable intents, near duplicates.
+
+        See :func:`intentmeta.report.build_report`.
+        """
+        return build_report(self, config)
+
+    def discover(
+        self,
+        texts: Sequence[str],
+        *,
+        only_out_of_scope: bool = False,
+        n_groups: int | None = None,
+        config: DiscoveryConfig | None = None,
+    ) -> Discovery:
+        """Group unlabelled messages into suggested new intents.
+
+        See :func:`intentmeta.discovery.discover`.
+        """
+        return discover(
+            self, texts, only_out_of_scope=only_out_of_scope, n_groups=n_groups, config=config
+        )
 
     # ----------------------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> None:

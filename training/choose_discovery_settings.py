@@ -19,11 +19,11 @@ import random
 import time
 
 from intentmeta import IntentClassifier
-from intentmeta.data import holdout_split, load_dataset
 from intentmeta.discovery import DiscoveryConfig, discover
-from intentmeta.embedding_cache import cached_encode
 from intentmeta.encoder import shared_encoder
-from intentmeta.episodes import sample_k_shot
+from intentmeta.research.data import holdout_split, load_dataset
+from intentmeta.research.embedding_cache import cached_encode
+from intentmeta.research.episodes import sample_k_shot
 from intentmeta.research.evaluate_discovery import (
     LookupEncoder,
     clustering_scores,

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from intentmeta.data import holdout_split, load_dataset
-from intentmeta.episodes import sample_k_shot
-from intentmeta.evaluate import mean_ci
+from intentmeta.research.data import holdout_split, load_dataset
+from intentmeta.research.episodes import sample_k_shot
+from intentmeta.research.evaluate import mean_ci
 
 
 @dataclass
@@ -202,7 +202,7 @@ def evaluate_discovery(
         A JSON-serialisable dict: data set, split, K, machine, date, and ``rows`` (method ->
         NMI / ARI / ACC summaries).
     """
-    from intentmeta.embedding_cache import cached_encode
+    from intentmeta.research.embedding_cache import cached_encode
 
     config = config or DiscoveryEvalConfig()
     if encoder is None:

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from intentmeta.data import load_dataset
-from intentmeta.episodes import sample_k_shot
-from intentmeta.evaluate import mean_ci
+from intentmeta.research.data import load_dataset
+from intentmeta.research.episodes import sample_k_shot
+from intentmeta.research.evaluate import mean_ci
 from intentmeta.research.evaluate_discovery import LookupEncoder, safe_names, write_json
 
 
@@ -108,9 +108,9 @@ def evaluate_mislabels(
     source: str, config: MislabelConfig | None = None, cache_dir: str | None = None
 ) -> dict:
     """Mislabel detection on one data set; see the module docstring."""
-    from intentmeta.embedding_cache import cached_encode
     from intentmeta.encoder import shared_encoder
     from intentmeta.report import ReportConfig
+    from intentmeta.research.embedding_cache import cached_encode
 
     config = config or MislabelConfig()
     started = time.time()
