@@ -48,13 +48,31 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="CLINC150 out-of-scope rejection and calibration instead (one --shots K, default 10)",
     )
+    parser.add_argument(
+        "--discovery",
+        action="store_true",
+        help="intent discovery instead: NMI / ARI / ACC of the groups (TEXTOIR protocol)",
+    )
+    parser.add_argument(
+        "--mislabels",
+        action="store_true",
+        help="mislabel detection instead: flip 10%% of a 10-shot registry's intents",
+    )
     parser.set_defaults(func=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """Dispatch to the few-shot or the out-of-scope evaluation."""
+    """Dispatch to the few-shot, out-of-scope, discovery or mislabel evaluation."""
     if args.oos:
         return run_out_of_scope(args)
+    if args.discovery:
+        from intentmeta.research.evaluate_discovery import run_from_cli
+
+        return run_from_cli(args)
+    if args.mislabels:
+        from intentmeta.research.evaluate_mislabels import run_from_cli
+
+        return run_from_cli(args)
     from intentmeta.research.evaluate import EvalConfig, evaluate
     from intentmeta.research.evaluate_report import format_table, plot_accuracy, save_results
 

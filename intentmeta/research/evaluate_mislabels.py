@@ -105,9 +105,19 @@ def _one_registry(train, evaluation, encoder, seed: int, config: MislabelConfig)
 
 
 def evaluate_mislabels(
-    source: str, config: MislabelConfig | None = None, cache_dir: str | None = None
+    source: str,
+    config: MislabelConfig | None = None,
+    cache_dir: str | None = None,
+    encoder: object | None = None,
 ) -> dict:
-    """Mislabel detection on one data set; see the module docstring."""
+    """Mislabel detection on one data set; see the module docstring.
+
+    Args:
+        source: Anything :func:`~intentmeta.research.data.load_dataset` reads.
+        config: What to measure; ``None`` uses the defaults.
+        cache_dir: Embedding cache directory.
+        encoder: An encoder with ``name``, ``dim``, ``encode``; ``None`` loads the bundled one.
+    """
     from intentmeta.encoder import shared_encoder
     from intentmeta.report import ReportConfig
     from intentmeta.research.embedding_cache import cached_encode
@@ -116,7 +126,7 @@ def evaluate_mislabels(
     started = time.time()
     train, evaluation = load_dataset(source, "train"), load_dataset(source, config.split)
     texts = list(dict.fromkeys(train.texts + evaluation.texts))
-    encoder = LookupEncoder(texts, cached_encode(shared_encoder(), texts, cache_dir))
+    encoder = LookupEncoder(texts, cached_encode(encoder or shared_encoder(), texts, cache_dir))
     runs = [_one_registry(train, evaluation, encoder, s, config) for s in range(config.seeds)]
 
     def summary(values):
