@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -118,3 +119,11 @@ def test_report_renders_text_json_and_escaped_html(fake_encoder):
     assert "Suspect examples" in text and "<script>alert(1)</script> parcel" in text
     data = json.loads(report.to_json())
     assert {"intents", "suspects", "confusable", "near_duplicates"} <= data.keys()
+
+
+def test_report_without_matplotlib_still_renders(messy_classifier, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    report = build_report(messy_classifier)
+    assert "Suspect examples" in str(report)
+    html = report.to_html()
+    assert "data:image/png" not in html and "intentmeta[eval]" in html
