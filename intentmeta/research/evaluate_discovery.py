@@ -32,7 +32,7 @@ import torch
 
 from intentmeta.research.data import holdout_split, load_dataset
 from intentmeta.research.episodes import sample_k_shot
-from intentmeta.research.evaluate import mean_ci
+from intentmeta.research.statistics import mean_ci
 
 
 @dataclass

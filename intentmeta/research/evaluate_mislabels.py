@@ -22,8 +22,8 @@ import numpy as np
 
 from intentmeta.research.data import load_dataset
 from intentmeta.research.episodes import sample_k_shot
-from intentmeta.research.evaluate import mean_ci
 from intentmeta.research.evaluate_discovery import LookupEncoder, safe_names, write_json
+from intentmeta.research.statistics import mean_ci
 
 
 @dataclass
