@@ -7,7 +7,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 PORT      ?= 7860
 DATA      ?= ../shared/data
 
-.PHONY: install test demo lint format bench eval train chromium clean
+.PHONY: install test demo lint format bench eval train chromium java clean
 
 # torch==2.13.0 first: it is the CPU build on this disk, and installing it before the project stops
 # pip from pulling a multi-GB CUDA build to satisfy `torch`.
@@ -23,7 +23,11 @@ install: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: install chromium
+# Spark tests need a Java 17 runtime: Debian's, unless one is already on the PATH.
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+
+test: install chromium java
 	$(PY) -m pytest -q
 
 demo: install
@@ -37,7 +41,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install
+bench: install java
 	$(PY) benchmarks/run_all.py --data $(DATA)
 
 eval: install
