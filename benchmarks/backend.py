@@ -21,22 +21,29 @@ def read_split(path: Path) -> tuple[list[str], list[str]]:
     return data.texts, [re.sub(r"[^\w\-. ]", "", label) for label in data.labels]
 
 
-def speed(fp32: SentenceEncoder, quantized: SentenceEncoder, repeats: int) -> dict:
-    """One short message through each backend's forward, interleaved, same text for both."""
-    texts = same_length_texts(fp32.tokenizer, repeats + 5, seed=4)
+def speed(
+    fp32: SentenceEncoder,
+    other: SentenceEncoder,
+    repeats: int,
+    name: str = "quantized",
+    seed: int = 4,
+) -> dict:
+    """One short message through each backend's forward, interleaved, same text for both.
+
+    Returns:
+        Timings under ``"fp32"`` and ``name``, and ``speedup`` (fp32 median / other median).
+    """
+    texts = same_length_texts(fp32.tokenizer, repeats + 5, seed=seed)
     for text in texts[:5]:
         fp32.forward([text])
-        quantized.forward([text])
+        other.forward([text])
     texts = texts[5:]
     times = interleaved(
-        {
-            "fp32": lambda i: fp32.forward([texts[i]]),
-            "quantized": lambda i: quantized.forward([texts[i]]),
-        },
+        {"fp32": lambda i: fp32.forward([texts[i]]), name: lambda i: other.forward([texts[i]])},
         repeats,
     )
-    result = {name: summary(values) for name, values in times.items()}
-    result["speedup"] = result["fp32"]["median"] / result["quantized"]["median"]
+    result = {key: summary(values) for key, values in times.items()}
+    result["speedup"] = result["fp32"]["median"] / result[name]["median"]
     return result
 
 

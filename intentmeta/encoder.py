@@ -50,7 +50,9 @@ class EncoderConfig:
         device: Torch device the model runs on.
         backend: ``"torch"`` runs the published float32 weights; ``"quantized"`` runs int8
             dynamically quantised linear layers on the CPU: about 2x faster per message, with
-            embeddings that differ slightly (see BENCHMARKS.md, Performance).
+            embeddings that differ slightly (see BENCHMARKS.md, Performance); ``"onnx-int8"``
+            runs an int8 ONNX export on ONNX Runtime (extra ``intentmeta[onnx]``; exported on
+            first use and cached in ``~/.cache/intentmeta/onnx``).
     """
 
     model: str = "default"  # the bundled all-MiniLM-L6-v2
@@ -108,10 +110,10 @@ class SentenceEncoder:
                 "Hugging Face model name on a machine with internet access."
             ) from error
         self.model.eval().requires_grad_(False).to(self.config.device)
-        if check_backend(self.config.backend) == "quantized":
+        if check_backend(self.config.backend) != "torch":
             if self.config.device != "cpu":
-                raise ValueError("the quantized encoder backend runs on the CPU only")
-            self.model = prepare_model(self.model, "quantized")
+                raise ValueError(f"the {self.config.backend} encoder backend runs on the CPU only")
+            self.model = prepare_model(self.model, self.config.backend, self.tokenizer)
         model_limit = getattr(self.tokenizer, "model_max_length", self.config.max_length)
         self.max_length = min(self.config.max_length, model_limit)
         self.dim: int = self.model.config.hidden_size

@@ -3,7 +3,9 @@
 ``"torch"`` runs the weights as published. ``"quantized"`` swaps every ``nn.Linear`` for a
 dynamically quantised int8 one (weights int8 per output channel, activations quantised on the fly),
 which roughly halves the time of a forward pass on CPU at the cost of slightly different
-embeddings. ``make bench`` measures both the speed-up and the accuracy it costs on BANKING77.
+embeddings. ``"onnx-int8"`` exports the model to ONNX, fuses and quantises it, caches the file on
+disk and runs it on ONNX Runtime (:mod:`intentmeta.onnx_backend`; extra ``intentmeta[onnx]``).
+``make bench`` measures the speed-ups and the accuracy they cost on BANKING77.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import warnings
 from torch import nn
 
 #: Backends :class:`~intentmeta.encoder.EncoderConfig` accepts.
-BACKENDS = ("torch", "quantized")
+BACKENDS = ("torch", "quantized", "onnx-int8")
 
 
 def check_backend(backend: str) -> str:
@@ -27,15 +29,16 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def prepare_model(model: nn.Module, backend: str) -> nn.Module:
+def prepare_model(model: nn.Module, backend: str, tokenizer=None) -> nn.Module:
     """Turn a loaded float32 model into the one the backend runs.
 
     Args:
         model: The transformer, in eval mode on the CPU.
-        backend: ``"torch"`` (returned unchanged) or ``"quantized"``.
+        backend: ``"torch"`` (returned unchanged), ``"quantized"`` or ``"onnx-int8"``.
+        tokenizer: The model's tokenizer (``"onnx-int8"`` exports with it).
 
     Returns:
-        The model to call; the quantised one is a new module, ``model`` is left as it was.
+        The model to call, with the torch model's call signature; ``model`` is left as it was.
 
     Example:
         >>> import torch
@@ -44,6 +47,10 @@ def prepare_model(model: nn.Module, backend: str) -> nn.Module:
     """
     if check_backend(backend) == "torch":
         return model
+    if backend == "onnx-int8":
+        from intentmeta.onnx_backend import onnx_int8_model
+
+        return onnx_int8_model(model, tokenizer)
     # torch marks its eager quantisation API deprecated in favour of torchao; it still ships and
     # works, and needs no extra dependency, so the warning is noise to our users.
     with warnings.catch_warnings():

@@ -43,10 +43,14 @@ def default_cache_dir() -> Path:
 def encoder_key(encoder: TextEncoder) -> str:
     """The identity under which an encoder's vectors are stored.
 
-    Name, dimension and token limit: the same model truncating differently gives other vectors.
+    Name, dimension, token limit and backend: the same model truncating differently, or run in
+    int8, gives other vectors.
     """
     max_length = getattr(encoder, "max_length", None)
-    return f"{encoder.name}|dim={encoder.dim}|max_length={max_length}"
+    key = f"{encoder.name}|dim={encoder.dim}|max_length={max_length}"
+    # An int8 backend gives other vectors for the same model: keep them apart.
+    backend = getattr(getattr(encoder, "config", None), "backend", "torch")
+    return key if backend == "torch" else f"{key}|backend={backend}"
 
 
 def _text_key(text: str) -> str:
