@@ -1,0 +1,434 @@
+"""Classify a whole message log (CSV, JSON Lines, Parquet) into a file, resumably.
+
+:func:`classify_file` streams the input in batches through
+:meth:`~intentmeta.IntentClassifier.classify_batch` and writes every input row with its columns
+carried through, plus ``intent``, ``confidence``, ``out_of_scope`` and the top-k intents and
+scores. Memory stays flat whatever the file's size.
+
+It survives being killed at any moment (``kill -9`` included): each batch is written and fsync-ed
+before a small progress file beside the output (``OUT.progress.json``, replaced atomically)
+records it, and a rerun cuts the output back to what the progress file records and continues
+from the next input row. Every row ends up in the output exactly once, in input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from intentmeta import log_files
+from intentmeta.classifier import IntentClassifier
+from intentmeta.encoder import BUNDLED_ENCODER, EncoderConfig, SentenceEncoder
+from intentmeta.persistence import load_registry, write_atomically
+from intentmeta.prediction import OUT_OF_SCOPE, Prediction
+from intentmeta.validation import check_text
+
+_STATE_VERSION = 1
+_FINGERPRINT_BYTES = 1 << 20  # the input's first and last MiB identify it
+
+
+@dataclass
+class LogSummary:
+    """What a :func:`classify_file` run found, over the whole file (earlier runs included).
+
+    Attributes:
+        output: The output file.
+        rows: Input rows written to the output.
+        classified: Rows whose text was classified.
+        unclassified: Rows with an empty or missing text (their prediction columns are empty).
+        out_of_scope: Classified rows that fit no intent.
+        intent_counts: Rows per predicted intent, most frequent first (out of scope excluded).
+        resumed_from: Rows already in the output when this run started.
+        seconds: Wall time of this run's classification loop.
+
+    Example:
+        >>> s = LogSummary("out.csv", 4, 4, 0, 1, {"refund": 2, "track_order": 1})
+        >>> s.out_of_scope_share
+        0.25
+    """
+
+    output: str
+    rows: int
+    classified: int
+    unclassified: int
+    out_of_scope: int
+    intent_counts: dict[str, int] = field(default_factory=dict)
+    resumed_from: int = 0
+    seconds: float = 0.0
+
+    @property
+    def out_of_scope_share(self) -> float:
+        """Share of the classified rows judged out of scope."""
+        return self.out_of_scope / self.classified if self.classified else 0.0
+
+    @property
+    def messages_per_s(self) -> float:
+        """Rows classified per second in this run."""
+        done = self.rows - self.resumed_from
+        return done / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        """A JSON-serialisable dict, rates included."""
+        return {
+            **asdict(self),
+            "out_of_scope_share": self.out_of_scope_share,
+            "messages_per_s": self.messages_per_s,
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.rows:,} rows -> {self.output}"
+            + (f" (resumed after {self.resumed_from:,})" if self.resumed_from else ""),
+            f"out of scope: {self.out_of_scope:,} ({100 * self.out_of_scope_share:.1f}% of "
+            f"{self.classified:,} classified)"
+            + (f"; {self.unclassified:,} rows without text" if self.unclassified else ""),
+        ]
+        lines += [f"  {count:>9,}  {intent}" for intent, count in self.intent_counts.items()]
+        if self.seconds:
+            lines.append(f"{self.messages_per_s:,.0f} messages/s over {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- columns
+def prediction_types(top_k: int) -> dict[str, pa.DataType]:
+    """The columns added to every row, in order, and their Arrow types.
+
+    ``intent`` is ``"oos"`` for out-of-scope messages; ``top1_intent`` ... ``top{k}_intent``
+    and their ``_score`` list the best intents even then. All are empty for a row with no text.
+    """
+    types = {"intent": pa.string(), "confidence": pa.float64(), "out_of_scope": pa.bool_()}
+    for rank in range(1, top_k + 1):
+        types[f"top{rank}_intent"] = pa.string()
+        types[f"top{rank}_score"] = pa.float64()
+    return types
+
+
+def prediction_columns(predictions: list[Prediction | None], top_k: int) -> dict[str, list]:
+    """Column name -> one value per row (``None`` where a row had no prediction)."""
+    columns: dict[str, list] = {name: [] for name in prediction_types(top_k)}
+    for prediction in predictions:
+        if prediction is None:
+            for values in columns.values():
+                values.append(None)
+            continue
+        columns["intent"].append(prediction.intent or OUT_OF_SCOPE)
+        columns["confidence"].append(float(prediction.confidence))
+        columns["out_of_scope"].append(bool(prediction.is_out_of_scope))
+        ranked = list(prediction.scores.items())[:top_k]
+        for rank in range(1, top_k + 1):
+            intent, score = ranked[rank - 1] if rank <= len(ranked) else (None, None)
+            columns[f"top{rank}_intent"].append(intent)
+            columns[f"top{rank}_score"].append(None if score is None else float(score))
+    return columns
+
+
+def classify_texts(classifier: IntentClassifier, texts: list[object]) -> list[Prediction | None]:
+    """Classify the rows that hold text; ``None`` for empty, blank or missing ones."""
+    valid = []
+    for i, text in enumerate(texts):
+        try:
+            check_text(text)
+        except (TypeError, ValueError):
+            continue
+        valid.append(i)
+    found = classifier.classify_batch([texts[i] for i in valid])
+    predictions: list[Prediction | None] = [None] * len(texts)
+    for i, prediction in zip(valid, found, strict=True):
+        predictions[i] = prediction
+    return predictions
+
+
+def pick_text_column(columns: list[str], text_columns: list[str], source: object) -> str:
+    """The column holding the messages: a usual name (``text``, ``message`` ...) or the only text
+    column.
+
+    Raises:
+        ValueError: If no column or several could be it.
+    """
+    by_lower = {name.lower(): name for name in columns}
+    for candidate in log_files.TEXT_COLUMN_NAMES:
+        if candidate in by_lower:
+            return by_lower[candidate]
+    if len(text_columns) == 1:
+        return text_columns[0]
+    raise ValueError(
+        f"cannot tell which column of {source} holds the messages (columns: "
+        f"{', '.join(columns) or 'none'}); name it with text_column / --text-column"
+    )
+
+
+def load_classifier(
+    registry: str | os.PathLike, backend: str = "torch", top_k: int = 5
+) -> IntentClassifier:
+    """A saved registry loaded for streaming: its encoder keeps no per-text cache.
+
+    A log's messages are mostly seen once, so caching them would only grow memory.
+
+    Args:
+        registry: The registry directory.
+        backend: The encoder backend (see :class:`~intentmeta.encoder.EncoderConfig`).
+        top_k: Intents listed per prediction, at least.
+    """
+    manifest, _ = load_registry(registry)
+    model = str(manifest.get("config", {}).get("encoder", "default"))
+    model = "default" if model == BUNDLED_ENCODER else model
+    encoder = SentenceEncoder(EncoderConfig(model=model, cache_size=0, backend=backend))
+    classifier = IntentClassifier.load(registry, encoder=encoder)
+    classifier.config.top_k = max(classifier.config.top_k, top_k)
+    return classifier
+
+
+# ---------------------------------------------------------------------------------- progress
+def _fingerprint(path: Path) -> dict:
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        digest.update(file.read(_FINGERPRINT_BYTES))
+        if size > _FINGERPRINT_BYTES:
+            file.seek(max(_FINGERPRINT_BYTES, size - _FINGERPRINT_BYTES))
+            digest.update(file.read())
+    return {"path": str(path.resolve()), "size": size, "sha256": digest.hexdigest()}
+
+
+def _classifier_fingerprint(classifier: IntentClassifier) -> str:
+    content = {
+        "config": asdict(classifier.config),
+        "encoder": classifier.encoder.name,
+        "intents": {name: classifier.examples(name) for name in classifier.intents},
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def state_path(out: Path) -> Path:
+    """The progress file kept beside an output."""
+    return out.with_name(out.name + ".progress.json")
+
+
+def parts_path(out: Path) -> Path:
+    """The folder of a Parquet output's part files while it is written."""
+    return out.with_name(out.name + ".parts")
+
+
+def _save_state(out: Path, state: dict) -> None:
+    write_atomically(state_path(out), json.dumps(state, indent=1).encode())
+
+
+def _start(out: Path, expected: dict, overwrite: bool) -> dict:
+    """The progress to continue from: a fresh one, or the recorded one if it matches."""
+    path = state_path(out)
+    for leftover in out.parent.glob(f".{path.name}.*.tmp"):
+        leftover.unlink()  # a progress update a crash interrupted; the old file is intact
+    state = json.loads(path.read_text()) if path.exists() else None
+    if state is not None and not overwrite:
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"{path} was written by another version; pass overwrite")
+        if state["input"]["size"] != expected["input"]["size"] or (
+            state["input"]["sha256"] != expected["input"]["sha256"]
+        ):
+            raise ValueError(
+                f"{out} belongs to another input ({state['input']['path']}); choose another "
+                "output, or pass overwrite to start again"
+            )
+        for key in ("text_column", "top_k", "classifier", "format"):
+            if state[key] != expected[key]:
+                raise ValueError(
+                    f"{out} was started with another {key.replace('_', ' ')} "
+                    f"({state[key]!r}, now {expected[key]!r}); rerun with the same settings, "
+                    "or pass overwrite to start again"
+                )
+        return state
+    if state is None and not overwrite and (out.exists() or parts_path(out).exists()):
+        raise ValueError(
+            f"{out} already exists and is not a classify-file output in progress (no "
+            f"{path.name}); choose another output, or pass overwrite to replace it"
+        )
+    out.unlink(missing_ok=True)
+    shutil.rmtree(parts_path(out), ignore_errors=True)
+    fresh = {**expected, "rows": 0, "bytes": 0, "parts": 0, "complete": False}
+    fresh.update(classified=0, unclassified=0, out_of_scope=0, intent_counts={})
+    _save_state(out, fresh)
+    return fresh
+
+
+def _summary(out: Path, state: dict, resumed_from: int, seconds: float) -> LogSummary:
+    counts = sorted(state["intent_counts"].items(), key=lambda item: (-item[1], item[0]))
+    return LogSummary(
+        output=str(out),
+        rows=state["rows"],
+        classified=state["classified"],
+        unclassified=state["unclassified"],
+        out_of_scope=state["out_of_scope"],
+        intent_counts=dict(counts),
+        resumed_from=resumed_from,
+        seconds=seconds,
+    )
+
+
+# ---------------------------------------------------------------------------------- the run
+def classify_file(
+    source: str | os.PathLike,
+    classifier: IntentClassifier | str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    text_column: str | None = None,
+    top_k: int = 3,
+    batch_size: int = 256,
+    backend: str = "torch",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> LogSummary:
+    """Classify every row of a CSV, JSON Lines or Parquet file into another such file.
+
+    Formats come from the extensions (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``/``.pq``) and
+    may differ. If ``out`` holds a run that stopped part-way, it is continued.
+
+    Args:
+        source: The input log.
+        classifier: An :class:`~intentmeta.IntentClassifier`, or a saved registry directory
+            (loaded with :func:`load_classifier`).
+        out: The output file.
+        text_column: The column holding the messages; guessed when ``None``.
+        top_k: Best intents listed per row (at most the classifier's ``config.top_k``).
+        batch_size: Rows classified and written at a time.
+        backend: Encoder backend when ``classifier`` is a directory (``"torch"``,
+            ``"quantized"``, ``"onnx-int8"``).
+        overwrite: Replace ``out`` instead of continuing it.
+        progress: Show a tqdm bar with messages/s.
+
+    Returns:
+        The whole file's summary (counts include rows written by an earlier, interrupted run).
+
+    Raises:
+        ValueError: For an unknown format, a missing or ambiguous text column, prediction
+            columns the input already has, or an output that belongs to another input.
+    """
+    source, out = Path(source), Path(out)
+    in_format, out_format = log_files.file_format(source), log_files.file_format(out)
+    if not source.is_file():
+        raise ValueError(f"no input file {str(source)!r}")
+    if source.resolve() == out.resolve():
+        raise ValueError("the output must be another file than the input")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+    if top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
+    columns = log_files.column_names(source, in_format)
+    text_column = _check_columns(source, in_format, out_format, columns, text_column, top_k)
+    if not isinstance(classifier, IntentClassifier):
+        classifier = load_classifier(classifier, backend=backend, top_k=top_k)
+    if top_k > classifier.config.top_k:
+        raise ValueError(f"top_k must be at most the classifier's top_k, {classifier.config.top_k}")
+    types = prediction_types(top_k)
+    expected = {
+        "version": _STATE_VERSION,
+        "input": _fingerprint(source),
+        "format": out_format,
+        "text_column": text_column,
+        "top_k": top_k,
+        "classifier": _classifier_fingerprint(classifier),
+    }
+    state = _start(out, expected, overwrite)
+    resumed_from = state["rows"]
+    if state["complete"]:
+        shutil.rmtree(parts_path(out), ignore_errors=True)  # a crash may have left them
+        return _summary(out, state, resumed_from, 0.0)
+    started = time.perf_counter()
+    if out_format == "parquet":
+        writer: log_files.ParquetParts | log_files.AppendedFile = log_files.ParquetParts(
+            parts_path(out), state["parts"]
+        )
+    else:
+        writer = log_files.AppendedFile(out, state["bytes"])
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=log_files.count_rows(source, in_format),
+        initial=resumed_from,
+        unit="msg",
+        desc="classifying",
+        disable=not progress,
+    )
+    batches = log_files.read_batches(source, in_format, batch_size, skip=resumed_from)
+    with bar:
+        for batch in batches:
+            predictions = classify_texts(classifier, log_files.batch_texts(batch, text_column))
+            batch = log_files.add_columns(batch, prediction_columns(predictions, top_k), types)
+            if out_format == "parquet":
+                state["parts"] = writer.append(batch)
+            else:
+                header = out_format == "csv" and state["bytes"] == 0
+                state["bytes"] = writer.append(
+                    log_files.encode_text_batch(batch, out_format, header)
+                )
+            _count(state, predictions)
+            _save_state(out, state)  # the commit point: the batch is now part of the output
+            bar.update(len(predictions))
+    if out_format == "parquet":
+        empty = pa.schema([*_input_schema(source, in_format), *types.items()])
+        writer.merge(out, empty)
+    elif state["bytes"] == 0 and out_format == "csv":
+        header = ",".join(json.dumps(name) for name in [*columns, *types]) + "\n"
+        state["bytes"] = writer.append(header.encode())
+    state["complete"] = True
+    _save_state(out, state)
+    if out_format == "parquet":
+        writer.remove()
+    return _summary(out, state, resumed_from, time.perf_counter() - started)
+
+
+def _count(state: dict, predictions: list[Prediction | None]) -> None:
+    state["rows"] += len(predictions)
+    counts = Counter(state["intent_counts"])
+    for prediction in predictions:
+        if prediction is None:
+            state["unclassified"] += 1
+        elif prediction.is_out_of_scope:
+            state["classified"] += 1
+            state["out_of_scope"] += 1
+        else:
+            state["classified"] += 1
+            counts[prediction.intent] += 1
+    state["intent_counts"] = dict(counts)
+
+
+def _input_schema(source: Path, fmt: str) -> list[tuple[str, pa.DataType]]:
+    if fmt == "parquet":
+        return [(f.name, f.type) for f in log_files.pq.ParquetFile(source).schema_arrow]
+    return [(name, pa.string()) for name in log_files.column_names(source, fmt)]
+
+
+def _check_columns(
+    source: Path,
+    in_format: str,
+    out_format: str,
+    columns: list[str],
+    text_column: str | None,
+    top_k: int,
+) -> str:
+    """The text column to read, after checking the input can be written as asked."""
+    if in_format == "jsonl" and out_format == "csv":
+        raise ValueError(
+            "JSON Lines records may each have other keys: write them to .jsonl or .parquet"
+        )
+    if in_format == "parquet" and out_format == "csv":
+        nested = [n for n, t in _input_schema(source, in_format) if pa.types.is_nested(t)]
+        if nested:
+            raise ValueError(f"nested column(s) {', '.join(nested)} cannot be written to CSV")
+    if text_column is None:
+        text_column = pick_text_column(columns, log_files.string_columns(source, in_format), source)
+    elif text_column not in columns:
+        raise ValueError(
+            f"{source} has no column {text_column!r} (columns: {', '.join(columns) or 'none'})"
+        )
+    clashes = [name for name in prediction_types(top_k) if name in columns]
+    if clashes:
+        raise ValueError(f"{source} already has the output column(s) {', '.join(clashes)}")
+    return text_column
