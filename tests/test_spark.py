@@ -1,0 +1,77 @@
+"""intentmeta.spark on a local Spark (local[2]): the same predictions as classify_batch."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+
+from intentmeta import IntentClassifier, builtin_intents  # noqa: E402
+from intentmeta.log_classification import load_classifier  # noqa: E402
+
+N_MESSAGES = int(os.environ.get("INTENTMETA_SPARK_TEST_MESSAGES", "1000"))
+
+
+def messages(n: int, seed: int = 0) -> list[str]:
+    """Distinct customer-like messages made from the built-in examples."""
+    rng = random.Random(seed)
+    examples = [t for group in builtin_intents("ecommerce").values() for t in group]
+    openers = ["", "hi, ", "hello! ", "quick question: ", "please help, "]
+    closers = ["", " thanks", " asap", " (order {n})", " - ticket {n}"]
+    return [
+        f"{rng.choice(openers)}{rng.choice(examples)}{rng.choice(closers)}".format(n=i)
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from intentmeta.spark import local_session
+
+    session = local_session(2, app_name="intentmeta-test")
+    yield session
+    session.stop()
+
+
+@pytest.mark.integration
+def test_spark_gives_the_same_predictions_as_classify_batch(tmp_path, spark, real_encoder):
+    from intentmeta.spark import classify
+
+    registry = tmp_path / "registry"
+    IntentClassifier.from_builtin("ecommerce", encoder=real_encoder).save(registry)
+    texts = messages(N_MESSAGES)
+    texts[7] = "   "  # a blank message gets empty prediction columns, as in classify_file
+    rows = [(i, text) for i, text in enumerate(texts)]
+    df = spark.createDataFrame(rows, "id long, text string").repartition(2)
+    result = classify(df, registry, top_k=2, batch_size=128).orderBy("id").collect()
+
+    expected = load_classifier(registry, top_k=2)
+    predictions = expected.classify_batch([t for t in texts if t.strip()])
+    predictions.insert(7, None)
+    assert [r["id"] for r in result] == list(range(len(texts)))
+    assert result[7]["intent"] is None and result[7]["confidence"] is None
+    for row, prediction in zip(result, predictions, strict=True):
+        if prediction is None:
+            continue
+        assert row["text"] == texts[row["id"]]
+        assert row["intent"] == (prediction.intent or "oos")
+        assert row["out_of_scope"] == prediction.is_out_of_scope
+        assert row["confidence"] == pytest.approx(prediction.confidence, abs=1e-4)
+        top = list(prediction.scores)
+        assert [row["top1_intent"], row["top2_intent"]] == top[:2]
+
+
+def test_spark_errors_are_clear(tmp_path, spark):
+    from intentmeta.spark import classify
+
+    df = spark.createDataFrame([(1, "hi")], "id long, message string")
+    with pytest.raises(ValueError, match="no column 'text'"):
+        classify(df, tmp_path)
+    with pytest.raises(ValueError, match="no registry"):
+        classify(df, tmp_path / "missing", text_col="message")
+    clash = spark.createDataFrame([("hi", "x")], "text string, intent string")
+    with pytest.raises(ValueError, match="already has the column"):
+        classify(clash, tmp_path)
