@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 
 from intentmeta.encoder import SentenceEncoder
-from intentmeta.evaluate import EvalConfig, evaluate
+from intentmeta.research.evaluate import EvalConfig, evaluate
 
 
 def ten_shot_accuracy(

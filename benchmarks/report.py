@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import report_logs
+
 HEADING = "## Performance (issue: performance)"
 
 
@@ -69,6 +71,7 @@ def render(r: dict) -> str:
         f"{_verdict(ratio_1k <= 1.20)} |",
         f"| quantized backend ≥ 2× faster, ≤ 0.5 points lost | {q['speedup']:.2f}×, "
         f"{loss:+.2f} points lost | {'default' if r['quantized_passes'] else 'opt-in only'} |",
+        *(report_logs.target_rows(r) if "classify_file" in r else []),
         "",
         "### One short message (12 tokens)",
         "",
@@ -143,6 +146,8 @@ def render(r: dict) -> str:
         ),
         "",
     ]
+    if "classify_file" in r:
+        lines += report_logs.section(r)
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +21,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import backend
 import capacity
 import latency
+import log_bench
+import onnx_int8
 import torch
 from bench_common import machine
 from report import write_section
@@ -38,6 +41,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=30, help="repetitions of each latency")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the accuracy comparison")
+    parser.add_argument(
+        "--log-sizes", type=int, nargs="+", default=[10_000, 100_000], help="classify-file logs"
+    )
+    parser.add_argument(
+        "--log-backend", default="onnx-int8", help="encoder backend of the log and Spark runs"
+    )
+    parser.add_argument("--spark-messages", type=int, default=4000, help="Spark log size")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -75,6 +85,16 @@ def main() -> None:
     results["quantized_passes"] = (
         results["quantized_speed"]["speedup"] >= 2.0 and fp32 - int8 <= 0.5
     )
+
+    # Issue 14: the ONNX Runtime backend, whole logs, Spark.
+    onnx = SentenceEncoder(EncoderConfig(backend="onnx-int8"))
+    step("onnx_speed", backend.speed, encoder, onnx, args.repeats, "onnx", 5)
+    step("onnx_accuracy", onnx_int8.compare, encoder, onnx, str(data), 5)
+    with tempfile.TemporaryDirectory() as workdir:
+        sizes = tuple(args.log_sizes)
+        step("classify_file", log_bench.classify_file_bench, Path(workdir), sizes,
+             args.threads, args.log_backend)  # fmt: skip
+        step("spark", log_bench.spark_bench, Path(workdir), args.spark_messages, args.log_backend)
     results["total_seconds"] = time.perf_counter() - started
 
     out = Path(args.out)

@@ -1,0 +1,157 @@
+"""Classifying a whole log: classify-file throughput and peak memory, Spark local[1] vs local[2].
+
+The log is synthetic: every message is a built-in e-commerce example with a greeting, a closing
+and a ticket number around it, so each one is distinct (no cache could answer it) and no data set
+sentence is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from bench_common import summary
+
+from intentmeta import IntentClassifier, builtin_intents
+from intentmeta.encoder import EncoderConfig, SentenceEncoder
+
+_OPENERS = ["", "hi, ", "hello! ", "quick question: ", "please help, ", "good morning, "]
+_CLOSERS = ["", " thanks", " asap please", " (order {n})", " - ticket {n}", " regards, client {n}"]
+
+
+def synthetic_messages(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct customer messages made from the built-in examples."""
+    rng = random.Random(seed)
+    examples = [text for group in builtin_intents("ecommerce").values() for text in group]
+    return [
+        f"{rng.choice(_OPENERS)}{rng.choice(examples)}{rng.choice(_CLOSERS)} #{i}".format(n=i)
+        for i in range(n)
+    ]
+
+
+def write_log(path: Path, messages: list[str]) -> None:
+    """A log file (CSV or Parquet by extension) with an id and a channel column to carry."""
+    table = pa.table(
+        {
+            "ticket_id": [f"T{i:07d}" for i in range(len(messages))],
+            "channel": [("email", "chat", "phone")[i % 3] for i in range(len(messages))],
+            "text": messages,
+        }
+    )
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        pa_csv.write_csv(table, path)
+
+
+def bare_encoder_rate(messages: list[str], batch_size: int, backend: str) -> float:
+    """Messages/s of the bare encoder (``encode``, no cache) in the same batches."""
+    encoder = SentenceEncoder(EncoderConfig(cache_size=0, backend=backend))
+    encoder.encode(messages[:batch_size], use_cache=False)  # warm-up
+    start = time.perf_counter()
+    for offset in range(0, len(messages), batch_size):
+        encoder.encode(messages[offset : offset + batch_size], use_cache=False)
+    return len(messages) / (time.perf_counter() - start)
+
+
+def classify_file_run(source: Path, registry: Path, out: Path, threads: int, backend: str) -> dict:
+    """``intentmeta classify-file`` in a fresh process: its summary, wall time and peak RSS."""
+    code = "import sys; from intentmeta.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "classify-file", str(source), "--registry",
+            str(registry), "--out", str(out), "--quiet", "--json", "--overwrite",
+            "--backend", backend]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        if process.returncode != 0:
+            raise RuntimeError(f"classify-file failed: {stderr.read().decode()[-2000:]}")
+        result = json.loads(stdout.read().decode().strip().splitlines()[-1])
+    result["wall_seconds"] = wall
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+def classify_file_bench(
+    workdir: Path, sizes: tuple[int, ...], threads: int, backend: str, baseline_rows: int = 2000
+) -> dict:
+    """classify-file on CSV logs of each size, against the bare encoder's batched rate.
+
+    The bare encoder is timed on the first ``baseline_rows`` messages of the same log, in the
+    same batches (256), before and after the classify-file runs (their mean is the baseline).
+    """
+    registry = workdir / "registry"
+    if not registry.exists():
+        IntentClassifier.from_builtin("ecommerce").save(registry)
+    messages = synthetic_messages(max(sizes))
+    sample = messages[:baseline_rows]
+    rates = [bare_encoder_rate(sample, 256, backend)]
+    runs = {}
+    for n in sizes:
+        source, out = workdir / f"log_{n}.csv", workdir / f"out_{n}.csv"
+        write_log(source, messages[:n])
+        runs[n] = classify_file_run(source, registry, out, threads, backend)
+        runs[n]["output_mb"] = out.stat().st_size / 2**20
+        out.unlink()
+        source.unlink()
+    rates.append(bare_encoder_rate(sample, 256, backend))
+    bare = sum(rates) / len(rates)
+    return {
+        "backend": backend,
+        "bare_encoder_per_s": bare,
+        "bare_encoder_runs_per_s": rates,
+        "runs": runs,
+        "ratios": {n: run["messages_per_s"] / bare for n, run in runs.items()},
+    }
+
+
+def spark_bench(
+    workdir: Path, n_messages: int, backend: str, cores: tuple[int, ...] = (1, 2)
+) -> dict:
+    """``intentmeta.spark.classify`` on a Parquet log at local[1] and local[2], warmed up."""
+    from intentmeta.spark import classify, local_session
+
+    registry = workdir / "registry"
+    if not registry.exists():
+        IntentClassifier.from_builtin("ecommerce").save(registry)
+    source = workdir / "spark_log.parquet"
+    write_log(source, synthetic_messages(n_messages, seed=1))
+    warm = synthetic_messages(64, seed=2)
+    result: dict = {"messages": n_messages, "backend": backend}
+    for n in cores:
+        spark = local_session(n, app_name=f"intentmeta-bench-{n}")
+        try:
+            # Every Python worker loads the classifier once, outside the timing.
+            small = spark.createDataFrame([(t,) for t in warm], "text string").repartition(n)
+            classify(small, registry, backend=backend).write.format("noop").mode("overwrite").save()
+            df = spark.read.parquet(str(source)).repartition(n).cache()
+            df.count()
+            times = []
+            for _ in range(2):
+                start = time.perf_counter()
+                result_df = classify(df, registry, backend=backend)
+                result_df.write.format("noop").mode("overwrite").save()
+                times.append(time.perf_counter() - start)
+            result[f"local[{n}]"] = {
+                "seconds": summary(times, scale=1.0),
+                "messages_per_s": n_messages / min(times),
+            }
+        finally:
+            spark.stop()
+    first, last = (f"local[{n}]" for n in (cores[0], cores[-1]))
+    result["speedup"] = result[last]["messages_per_s"] / result[first]["messages_per_s"]
+    return result

@@ -1,0 +1,99 @@
+"""Markdown for the issue-14 figures: classify-file, Spark, the ONNX Runtime int8 backend."""
+
+from __future__ import annotations
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def target_rows(r: dict) -> list[str]:
+    """Rows of the Targets table."""
+    files, spark, onnx = r["classify_file"], r["spark"], r["onnx_speed"]
+    largest = max(files["runs"], key=int)
+    ratio = files["ratios"][largest]
+    peak = max(run["peak_rss_mb"] for run in files["runs"].values())
+    loss = r["onnx_accuracy"]["loss_points"]
+    return [
+        f"| `classify-file` on {int(largest):,} messages ≥ 0.95× the bare encoder's batched "
+        f"throughput | {ratio:.3f}× | {_verdict(ratio >= 0.95)} |",
+        f"| `classify-file` peak RSS ≤ 1.5 GB (10k and 100k) | {peak:,.0f} MB | "
+        f"{_verdict(peak <= 1536)} |",
+        f"| Spark local[2] vs local[1] (reported) | {spark['speedup']:.2f}× | reported |",
+        f"| ONNX int8 ≥ 3× torch fp32 per message, ≤ 0.5 points lost | {onnx['speedup']:.2f}×, "
+        f"{loss:+.2f} points lost | {_verdict(onnx['speedup'] >= 3 and loss <= 0.5)} |",
+    ]
+
+
+def _ms(stats: dict) -> str:
+    spread = f"p10 {stats['p10']:.2f} – p90 {stats['p90']:.2f}"
+    return f"{stats['median']:.2f} ms ({spread}, n={stats['n']})"
+
+
+def section(r: dict) -> list[str]:
+    """The sub-sections, after the other Performance figures."""
+    files, spark, onnx, acc = r["classify_file"], r["spark"], r["onnx_speed"], r["onnx_accuracy"]
+    lines = [
+        "### Classifying a log (`intentmeta classify-file`)",
+        "",
+        f"Synthetic CSV logs (built-in e-commerce examples with a greeting, a closing and a "
+        f"ticket number, every message distinct; `ticket_id` and `channel` carried through), the "
+        f"built-in registry, `--batch-size 256`, encoder backend `{files['backend']}`, each run a "
+        f"fresh `intentmeta classify-file` process on {r['machine']['torch_threads']} thread(s). "
+        "Throughput is the classification loop's (reading, classifying, writing with an fsync "
+        "per batch and a progress-file update); the bare encoder is `SentenceEncoder.encode` "
+        f"without cache in the same batches of 256 on the first 2,000 messages of the same log, "
+        f"timed before and after the runs: {files['bare_encoder_runs_per_s'][0]:.0f} and "
+        f"{files['bare_encoder_runs_per_s'][1]:.0f} messages/s, mean "
+        f"{files['bare_encoder_per_s']:.0f}/s.",
+        "",
+        "| Messages | classify-file | ratio to bare encoder | wall time (start-up incl.) "
+        "| peak RSS | output |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, run in sorted(files["runs"].items(), key=lambda item: int(item[0])):
+        lines.append(
+            f"| {int(n):,} | {run['messages_per_s']:.0f}/s | {files['ratios'][n]:.3f}× | "
+            f"{run['wall_seconds']:.0f} s | {run['peak_rss_mb']:,.0f} MB | "
+            f"{run['output_mb']:.1f} MB |"
+        )
+    local1, local2 = spark["local[1]"], spark["local[2]"]
+    lines += [
+        "",
+        "### Apache Spark (`intentmeta.spark.classify`)",
+        "",
+        f"{spark['messages']:,} synthetic messages from Parquet, `mapInPandas`, encoder backend "
+        f"`{spark['backend']}`, one torch thread per task; every Python worker loaded the "
+        "classifier in an untimed warm-up; timed: classify and write to Spark's `noop` sink, "
+        f"best of {local1['seconds']['n']}.",
+        "",
+        "| Master | messages/s | seconds (median) |",
+        "|---|---|---|",
+        f"| local[1] | {local1['messages_per_s']:.0f} | {local1['seconds']['median']:.1f} |",
+        f"| local[2] | {local2['messages_per_s']:.0f} | {local2['seconds']['median']:.1f} |",
+        "",
+        f"local[2] / local[1]: {spark['speedup']:.2f}× on this 2-core machine.",
+        "",
+        '### ONNX Runtime int8 backend (`EncoderConfig(backend="onnx-int8")`)',
+        "",
+        "`torch.onnx.export`, ONNX Runtime's BERT fusion (attention, GELU, layer norms), then "
+        "int8 weights per output channel for every MatMul (`quantize_dynamic`); the fused "
+        "attention stays float32. The recipe was chosen on the cosine to float32 embeddings of "
+        "the built-in examples and on BANKING77 *validation* (30% of train held out: 0.17 points "
+        "lost, 5 seeds); the test split below was run once.",
+        "",
+        "| | torch fp32 (default) | onnx-int8 |",
+        "|---|---|---|",
+        f"| one short message (12 tokens) | {_ms(onnx['fp32'])} | {_ms(onnx['onnx'])} |",
+        f"| BANKING77 10-shot accuracy, default head, seeds 0–{len(acc['fp32']) - 1} | "
+        + ", ".join(f"{a:.2f}" for a in acc["fp32"])
+        + " | "
+        + ", ".join(f"{a:.2f}" for a in acc["onnx"])
+        + " |",
+        "",
+        f"Speed-up {onnx['speedup']:.2f}×; accuracy lost {acc['loss_points']:.2f} points (mean "
+        "over seeds). Export and quantisation run once per model (a few seconds) and are cached "
+        "in `~/.cache/intentmeta/onnx/`.",
+        "",
+    ]
+    return lines
