@@ -216,7 +216,8 @@ def classify_parquet(
     Returns:
         The summary of the written output.
     """
-    source, out = Path(source), Path(out)
+    # Absolute: Spark resolves relative paths in its JVM's directory, not this process's.
+    source, out = Path(source).resolve(), Path(out).resolve()
     for path in (source, out):
         if log_files.file_format(path) != "parquet":
             raise ValueError(f"--engine spark reads and writes Parquet only, not {str(path)!r}")

@@ -75,3 +75,27 @@ def test_spark_errors_are_clear(tmp_path, spark):
     clash = spark.createDataFrame([("hi", "x")], "text string, intent string")
     with pytest.raises(ValueError, match="already has the column"):
         classify(clash, tmp_path)
+
+
+@pytest.mark.integration
+def test_readme_spark_example_and_engine_spark_run_as_written(tmp_path, spark, monkeypatch):
+    import pandas as pd
+    from test_readme_logs import cli_commands, log_section_blocks, run_python_example
+
+    from intentmeta.cli import main
+
+    assert run_python_example(tmp_path).returncode == 0  # writes shop_intents/, tickets.parquet
+    local = pd.read_csv(tmp_path / "tickets_classified.csv")["intent"].tolist()
+    monkeypatch.chdir(tmp_path)
+    # The session's JVM started elsewhere: Spark's relative paths would resolve there.
+    block = log_section_blocks("python")[1].replace('"tickets', f'"{tmp_path}/tickets')
+    exec(block, {})
+    labelled = spark.read.parquet(str(tmp_path / "tickets_spark.parquet"))
+    labelled = labelled.orderBy("ticket_id").collect()
+    assert [row["intent"] for row in labelled] == local
+
+    [command] = cli_commands(spark=True)
+    assert main(command[1:]) == 0
+    written = spark.read.parquet(str(tmp_path / command[command.index("--out") + 1]))
+    written = written.orderBy("ticket_id")
+    assert [row["intent"] for row in written.collect()] == local
