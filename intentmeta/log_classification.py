@@ -227,6 +227,8 @@ def _start(out: Path, expected: dict, overwrite: bool) -> dict:
     for leftover in out.parent.glob(f".{path.name}.*.tmp"):
         leftover.unlink()  # a progress update a crash interrupted; the old file is intact
     state = json.loads(path.read_text()) if path.exists() else None
+    if state is not None and state["complete"] and not out.exists():
+        state = None  # a finished output was deleted since: write it again
     if state is not None and not overwrite:
         if state.get("version") != _STATE_VERSION:
             raise ValueError(f"{path} was written by another version; pass overwrite")

@@ -248,10 +248,10 @@ class AppendedFile:
     def __init__(self, path: Path, committed: int) -> None:
         self.path = path
         exists = path.exists()
-        if exists and path.stat().st_size < committed:
+        if (path.stat().st_size if exists else 0) < committed:
             raise ValueError(
-                f"{path} is shorter than its progress file records ({committed} bytes): it was "
-                "changed by something else; pass overwrite to start again"
+                f"{path} is shorter than its progress file records ({committed} bytes) or gone: "
+                "it was changed by something else; pass overwrite to start again"
             )
         with open(path, "r+b" if exists else "wb") as file:
             file.truncate(committed)

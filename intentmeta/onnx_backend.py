@@ -87,8 +87,11 @@ def export_int8(model: nn.Module, tokenizer, path: Path) -> None:
         exported = work / "fp32.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            previous = model.config._attn_implementation
-            model.set_attn_implementation("eager")  # the attention pattern ORT's fusion knows
+            previous = getattr(model.config, "_attn_implementation", None)
+            try:
+                model.set_attn_implementation("eager")  # the attention ORT's fusion recognises
+            except (AttributeError, ValueError):
+                previous = None  # a model that cannot switch: exported as it is
             try:
                 torch.onnx.export(
                     _HiddenStates(model, names).eval(),
@@ -103,7 +106,8 @@ def export_int8(model: nn.Module, tokenizer, path: Path) -> None:
                     dynamo=False,
                 )
             finally:
-                model.set_attn_implementation(previous)
+                if previous is not None:
+                    model.set_attn_implementation(previous)
         fused = _fuse(exported, model.config)
         root = logging.getLogger()
         level = root.level

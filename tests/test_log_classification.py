@@ -242,3 +242,23 @@ def test_reading_after_any_number_of_rows_starts_at_the_next_row(tmp_path, fmt):
         got = [r["ticket"] for b in batches for r in (b if fmt == "jsonl" else b.to_pylist())]
         assert got == [r["ticket"] for r in records[skip:]], skip
         assert all(len(b) == 4 for b in batches[:-1])
+
+
+def test_an_output_removed_mid_run_is_refused_and_a_finished_one_is_rewritten(
+    tmp_path, toy_classifier
+):
+    from intentmeta import log_classification
+
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(source, rows(6))
+    classify_file(source, toy_classifier, out, progress=False)
+    out.unlink()  # finished, then deleted: a rerun writes it again
+    assert classify_file(source, toy_classifier, out, progress=False).rows == 6
+    assert len(read_output(out)) == 6
+
+    state = json.loads(state_path(out).read_text())
+    state["complete"] = False  # as if killed after some batches, then the output deleted
+    state_path(out).write_text(json.dumps(state))
+    out.unlink()
+    with pytest.raises(ValueError, match="or gone"):
+        log_classification.classify_file(source, toy_classifier, out, progress=False)
