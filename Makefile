@@ -23,9 +23,11 @@ install: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Spark tests need a Java 17 runtime: Debian's, unless one is already on the PATH.
+# Spark tests need a Java 17 runtime: Debian's, unless one is already on the PATH (Debian 13 has
+# no 17; Spark 4 runs on its 21 too).
 java:
-	@command -v java >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && \
+		(apt-get install -y -qq openjdk-17-jre-headless || apt-get install -y -qq openjdk-21-jre-headless))
 
 test: install chromium java
 	$(PY) -m pytest -q
