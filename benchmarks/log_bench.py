@@ -12,7 +12,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,26 +62,33 @@ def bare_encoder_rate(messages: list[str], batch_size: int, backend: str) -> flo
     return len(messages) / (time.perf_counter() - start)
 
 
+# The CLI, then the peak resident size of this process image (VmHWM, reset by exec: the bench's
+# own memory, which a forked child briefly shares, is not counted, as rusage's maxrss would).
+_CLI = """
+import sys
+from intentmeta.cli import main
+status = main(sys.argv[1:])
+peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+print("PEAK_KB", peak.split()[1], file=sys.stderr)
+sys.exit(status)
+"""
+
+
 def classify_file_run(source: Path, registry: Path, out: Path, threads: int, backend: str) -> dict:
     """``intentmeta classify-file`` in a fresh process: its summary, wall time and peak RSS."""
-    code = "import sys; from intentmeta.cli import main; sys.exit(main(sys.argv[1:]))"
-    argv = [sys.executable, "-c", code, "classify-file", str(source), "--registry",
+    argv = [sys.executable, "-c", _CLI, "classify-file", str(source), "--registry",
             str(registry), "--out", str(out), "--quiet", "--json", "--overwrite",
             "--backend", backend]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        if process.returncode != 0:
-            raise RuntimeError(f"classify-file failed: {stderr.read().decode()[-2000:]}")
-        result = json.loads(stdout.read().decode().strip().splitlines()[-1])
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"classify-file failed: {done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_KB")][-1]
     result["wall_seconds"] = wall
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    result["peak_rss_mb"] = int(peak.split()[1]) / 1024
     return result
 
 
