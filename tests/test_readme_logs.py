@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from intentmeta.cli import main
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -38,21 +40,18 @@ def run_python_example(directory: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.integration
-def test_readme_log_examples_run_as_written(tmp_path):
+def test_readme_log_examples_run_as_written(tmp_path, monkeypatch, capsys):
     result = run_python_example(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "3 rows -> tickets_classified.csv" in result.stdout
     assert "track_order" in result.stdout and "refund" in result.stdout
 
-    code = "import sys; from intentmeta.cli import main; sys.exit(main(sys.argv[1:]))"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    monkeypatch.chdir(tmp_path)
     commands = cli_commands(spark=False)
     assert len(commands) == 2
     for command in commands:
         assert command[0] == "intentmeta"
-        result = subprocess.run([sys.executable, "-c", code, *command[1:]], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=600)  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        assert "3 rows ->" in result.stdout
+        assert main(command[1:]) == 0, capsys.readouterr().err
+        assert "3 rows ->" in capsys.readouterr().out
     assert len((tmp_path / "tickets.jsonl").read_text().splitlines()) == 3
     assert (tmp_path / "tickets_labelled.parquet").is_file()
