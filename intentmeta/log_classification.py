@@ -25,8 +25,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from intentmeta import log_files
-from intentmeta.classifier import IntentClassifier
-from intentmeta.encoder import BUNDLED_ENCODER, EncoderConfig, SentenceEncoder
+from intentmeta.classifier import IntentClassifier, saved_encoder
+from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.persistence import load_registry, write_atomically
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.validation import check_text
@@ -166,7 +166,10 @@ def pick_text_column(columns: list[str], text_columns: list[str], source: object
 
 
 def load_classifier(
-    registry: str | os.PathLike, backend: str = "torch", top_k: int = 5
+    registry: str | os.PathLike,
+    backend: str = "torch",
+    top_k: int = 5,
+    encoder: str | None = None,
 ) -> IntentClassifier:
     """A saved registry loaded for streaming: its encoder keeps no per-text cache.
 
@@ -176,12 +179,18 @@ def load_classifier(
         registry: The registry directory.
         backend: The encoder backend (see :class:`~intentmeta.encoder.EncoderConfig`).
         top_k: Intents listed per prediction, at least.
+        encoder: The encoder's name or path; required for a registry made with another encoder
+            than the bundled one (a registry never chooses what is loaded).
+
+    Raises:
+        RegistryError: If the registry is missing or damaged, or needs ``encoder``.
     """
-    manifest, _ = load_registry(registry)
-    model = str(manifest.get("config", {}).get("encoder", "default"))
-    model = "default" if model == BUNDLED_ENCODER else model
-    encoder = SentenceEncoder(EncoderConfig(model=model, cache_size=0, backend=backend))
-    classifier = IntentClassifier.load(registry, encoder=encoder)
+    if encoder is None:
+        manifest, _ = load_registry(registry)
+        named = manifest.get("config", {}).get("encoder") if isinstance(manifest, dict) else None
+        encoder = saved_encoder(str(named), registry)
+    streaming = SentenceEncoder(EncoderConfig(model=encoder, cache_size=0, backend=backend))
+    classifier = IntentClassifier.load(registry, encoder=streaming)
     classifier.config.top_k = max(classifier.config.top_k, top_k)
     return classifier
 
@@ -284,6 +293,7 @@ def classify_file(
     top_k: int = 3,
     batch_size: int = 256,
     backend: str = "torch",
+    encoder: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> LogSummary:
@@ -302,6 +312,8 @@ def classify_file(
         batch_size: Rows classified and written at a time.
         backend: Encoder backend when ``classifier`` is a directory (``"torch"``,
             ``"quantized"``, ``"onnx-int8"``).
+        encoder: The encoder's name or path when ``classifier`` is a directory made with
+            another encoder than the bundled one.
         overwrite: Replace ``out`` instead of continuing it.
         progress: Show a tqdm bar with messages/s.
 
@@ -325,7 +337,7 @@ def classify_file(
     columns = log_files.column_names(source, in_format)
     text_column = _check_columns(source, in_format, out_format, columns, text_column, top_k)
     if not isinstance(classifier, IntentClassifier):
-        classifier = load_classifier(classifier, backend=backend, top_k=top_k)
+        classifier = load_classifier(classifier, backend=backend, top_k=top_k, encoder=encoder)
     if top_k > classifier.config.top_k:
         raise ValueError(f"top_k must be at most the classifier's top_k, {classifier.config.top_k}")
     types = prediction_types(top_k)

@@ -79,15 +79,18 @@ def ship_registry(spark: SparkSession, registry: str | os.PathLike) -> str:
     return name
 
 
-def executor_classifier(location: tuple[str, str], backend: str, top_k: int):
+def executor_classifier(
+    location: tuple[str, str], backend: str, top_k: int, encoder: str | None = None
+):
     """The classifier of this Python worker, built on first use and then reused.
 
     Args:
         location: ``("sparkfiles", name)`` for a shipped registry, ``("path", dir)`` otherwise.
         backend: Encoder backend.
         top_k: Intents listed per row.
+        encoder: The encoder's name or path, for a registry not made with the bundled one.
     """
-    key = (location, backend, top_k)
+    key = (location, backend, top_k, encoder)
     with _CLASSIFIERS_LOCK:
         if key not in _CLASSIFIERS:
             import torch
@@ -97,7 +100,9 @@ def executor_classifier(location: tuple[str, str], backend: str, top_k: int):
             torch.set_num_threads(max(1, context.cpus()) if context is not None else 1)
             kind, where = location
             directory = SparkFiles.get(where) if kind == "sparkfiles" else where
-            _CLASSIFIERS[key] = load_classifier(directory, backend=backend, top_k=top_k)
+            _CLASSIFIERS[key] = load_classifier(
+                directory, backend=backend, top_k=top_k, encoder=encoder
+            )
         return _CLASSIFIERS[key]
 
 
@@ -119,6 +124,7 @@ def classify(
     top_k: int = 3,
     batch_size: int = 256,
     backend: str = "torch",
+    encoder: str | None = None,
     ship: bool = True,
 ) -> DataFrame:
     """The DataFrame with the prediction columns added, computed on the executors.
@@ -130,6 +136,8 @@ def classify(
         top_k: Best intents listed per row.
         batch_size: Rows classified at a time.
         backend: Encoder backend (``"torch"``, ``"quantized"``, ``"onnx-int8"``).
+        encoder: The encoder's name or path (each executor must be able to load it), for a
+            registry made with another encoder than the bundled one.
         ship: Send the registry to the executors with ``addFile``; ``False`` reads
             ``registry_dir`` on each executor (a path all of them see).
 
@@ -162,7 +170,7 @@ def classify(
     )
 
     def predict(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        classifier = executor_classifier(location, backend, top_k)
+        classifier = executor_classifier(location, backend, top_k, encoder)
         for frame in frames:
             for start in range(0, len(frame), batch_size):
                 chunk = frame.iloc[start : start + batch_size]
@@ -204,6 +212,7 @@ def classify_parquet(
     top_k: int = 3,
     batch_size: int = 256,
     backend: str = "torch",
+    encoder: str | None = None,
     overwrite: bool = False,
     cores: int | str = "*",
 ) -> LogSummary:
@@ -235,7 +244,7 @@ def classify_parquet(
     spark = local_session(cores)
     df = spark.read.parquet(str(source))
     result = classify(df, registry_dir, text_column, top_k=top_k, batch_size=batch_size,
-                      backend=backend)  # fmt: skip
+                      backend=backend, encoder=encoder)  # fmt: skip
     result.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(out))
     counts = {
         row["intent"]: row["count"]

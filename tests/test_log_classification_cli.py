@@ -29,7 +29,7 @@ class SlowEncoder(FakeEncoder):
         time.sleep({delay})
         return super().encode(texts, **kwargs)
 
-def load(registry, backend="torch", top_k=5):
+def load(registry, backend="torch", top_k=5, encoder=None):
     return IntentClassifier.load(registry, encoder=SlowEncoder())
 
 log_classification.load_classifier = load
@@ -91,6 +91,9 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path, registry, capsys):
          "cannot tell the format"),
         (["classify-file", str(source), "--registry", str(tmp_path / "none"), "--out", out],
          "none"),
+        # A registry never chooses the encoder that is loaded: it must be named.
+        (["classify-file", str(source), "--registry", str(registry), "--out", out],
+         "made with the encoder 'fake-bag-of-words'"),
     ]  # fmt: skip
     for argv, message in cases:
         assert main(argv) == 2

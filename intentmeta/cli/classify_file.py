@@ -41,6 +41,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="torch",
         help="encoder backend (onnx-int8 needs intentmeta[onnx])",
     )
+    parser.add_argument(
+        "--encoder",
+        metavar="NAME_OR_PATH",
+        help="the registry's encoder, when it is not the bundled all-MiniLM-L6-v2",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT instead of resuming")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         "top_k": args.top_k,
         "batch_size": args.batch_size,
         "backend": args.backend,
+        "encoder": args.encoder,
         "overwrite": args.overwrite,
     }
     if args.engine == "spark":
