@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -127,3 +129,71 @@ def shrunk_whitening(
     eigenvalues, eigenvectors = torch.linalg.eigh(shrunk)
     whitening = (eigenvectors / eigenvalues.clamp(min=1e-12).sqrt()) @ eigenvectors.T
     return support.mean(dim=0), whitening
+
+
+#: Bound on ``|fp16 dot product - fp32 dot product| / (|q| |r|)`` for :func:`half_precision_scores`:
+#: rounding both operands to fp16 (2u), the fp32 sum of 384 exact products (~384 * 2^-24) and the
+#: fp16 result (u), with u = 2^-11, come to 1.49e-3; 2^-9 leaves a third of headroom.
+HALF_PRECISION_ERROR = 2.0**-9
+
+
+def half_precision_scores(unit_queries: torch.Tensor, half_rows: torch.Tensor) -> torch.Tensor:
+    """Cheap first-pass dot products in fp16, half the memory traffic of fp32.
+
+    Within ``HALF_PRECISION_ERROR * |q| * |r| + 1e-6`` of the fp32 product (the products
+    of fp16 values are summed in fp32 on the CPU; ``tests/test_shortlist.py`` checks it).
+
+    Args:
+        unit_queries: ``(n_query, dim)`` float32 queries.
+        half_rows: ``(n, dim)`` float16 rows.
+
+    Returns:
+        ``(n_query, n)`` float32 approximate dot products.
+    """
+    return (unit_queries.half() @ half_rows.T).float()
+
+
+def bounded_top_k(
+    approx: torch.Tensor,
+    upper: torch.Tensor,
+    exact: Callable[[torch.Tensor], torch.Tensor],
+    k: int,
+    first: int = 8,
+    limit: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Top-``k`` classes of each query, scoring exactly only the classes that could be.
+
+    The ``first`` classes by ``approx`` are scored exactly; then every class whose ``upper``
+    bound reaches a query's k-th best exact score so far, best bounds first and at most
+    ``limit`` classes in all. A class left out while the limit was not reached has an upper
+    bound below k exact scores, so it cannot be among the top ``k``: the answer is exact.
+
+    Args:
+        approx: ``(n_query, n)`` cheap estimates that rank the first shortlist.
+        upper: ``(n_query, n)`` upper bounds of the exact scores.
+        exact: ``(m,)`` column indices -> ``(n_query, m)`` exact scores.
+        k: Classes wanted per query.
+        first: Size of the first shortlist (at least ``k``).
+        limit: Most classes scored exactly (at least ``first``); ``None``: no limit.
+
+    Returns:
+        ``(n_query, k)`` best scores, ``(n_query, k)`` their columns, the ``(m,)`` columns
+        scored exactly, their ``(n_query, m)`` exact scores, and ``(n_query,)`` whether every
+        class that could reach a query's top ``k`` was scored (the answer is then exact).
+    """
+    n = approx.shape[1]
+    k = min(k, n)
+    columns = approx.topk(min(n, max(k, first)), dim=1).indices.unique()  # (m,)
+    scores = exact(columns)  # (n_query, m)
+    kth = scores.topk(k, dim=1).values[:, -1:]  # (n_query, 1): a lower bound of the k-th best
+    possible = upper >= kth  # (n_query, n)
+    possible[:, columns] = False
+    more = possible.any(dim=0).nonzero()[:, 0]  # (r,)
+    if limit is not None and len(columns) + len(more) > limit:
+        ranking = upper[:, more].max(dim=0).values  # (r,)
+        more = more[ranking.topk(max(limit - len(columns), 0)).indices]
+    if more.numel():
+        columns, scores = torch.cat([columns, more]), torch.cat([scores, exact(more)], dim=1)
+    possible[:, more] = False
+    best = scores.topk(k, dim=1)
+    return best.values, columns[best.indices], columns, scores, ~possible.any(dim=1)

@@ -139,27 +139,29 @@ def test_adapted_prototypes_separate_classes_the_plain_prototypes_confuse():
     adapted = PrototypicalHead(HeadConfig(dim=3, adapt_steps=100, adapt_lr=0.05)).eval()
     adapted.process_support_set(support, labels)
     assert (adapted(support).argmax(dim=1) == labels).all()
-    assert not torch.equal(adapted.weights, adapted.prototypes)
+    assert not torch.equal(adapted.adaptation.weights, adapted.prototypes)
 
 
 def test_adaptation_is_skipped_in_training_mode_and_new_classes_start_at_a_scaled_prototype():
     support, labels = three_class_support()
     head = PrototypicalHead(HeadConfig(dim=3, adapt_steps=20))
     head.process_support_set(support, labels)  # training mode: meta-training owns the weights
-    assert torch.equal(head.weights, head.prototypes)
+    assert torch.equal(head.adaptation.weights, head.prototypes)
     head.eval().process_support_set(support, labels)
     head.add_class(40, torch.tensor([[1.0, 1.0, 1.0]]))
-    expected = torch.nn.functional.normalize(torch.ones(3), dim=0) * head.row_scale
-    assert torch.allclose(head.weights[-1], expected)
-    assert head.row_scale == head.weights[:3].norm(dim=1).mean()
-    assert head.bias[-1] == 0
+    adaptation = head.adaptation
+    expected = torch.nn.functional.normalize(torch.ones(3), dim=0) * adaptation.row_scale
+    assert torch.allclose(adaptation.weights[-1], expected)
+    assert adaptation.row_scale == adaptation.weights[:3].norm(dim=1).mean()
+    assert adaptation.bias[-1] == 0
 
 
 def test_adaptation_runs_fewer_steps_on_large_support_sets_and_none_past_its_budget():
-    head = PrototypicalHead(HeadConfig(dim=384, adapt_steps=100, adapt_max_work=5e10))
-    assert head.adaptation_steps(1_500, 150) == 100  # CLINC150, 10 shots: in full
-    assert 10 <= head.adaptation_steps(10_000, 150) < 100
-    assert head.adaptation_steps(20_000, 1_000) == 0  # plain prototypes: fit stays fast
+    step = PrototypicalHead(HeadConfig(dim=384, adapt_steps=100, adapt_max_work=5e10)).adaptation
+    step.eval()
+    assert step.steps_for(1_500, 150, 384) == 100  # CLINC150, 10 shots: in full
+    assert 10 <= step.steps_for(10_000, 150, 384) < 100
+    assert step.steps_for(20_000, 1_000, 384) == 0  # plain prototypes: fit stays fast
 
 
 def test_nearest_weight_mixes_prototype_and_nearest_example_cosines():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from intentmeta.heads.base import FewShotHead, HeadConfig
+from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
+from intentmeta.heads.base import FewShotHead, HeadConfig, TopClasses
 from intentmeta.heads.matching import MatchingHead
+from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
 from intentmeta.heads.prototypical import PrototypicalHead
 
 HEADS: dict[str, type[FewShotHead]] = {
@@ -27,4 +29,16 @@ def build_head(name: str, config: HeadConfig) -> FewShotHead:
     return HEADS[name](config)
 
 
-__all__ = ["HEADS", "FewShotHead", "HeadConfig", "MatchingHead", "PrototypicalHead", "build_head"]
+__all__ = [
+    "HEADS",
+    "AdaptationConfig",
+    "FewShotHead",
+    "HeadConfig",
+    "MatchingHead",
+    "NearestExampleConfig",
+    "NearestExamples",
+    "PrototypeAdaptation",
+    "PrototypicalHead",
+    "TopClasses",
+    "build_head",
+]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
+
+from intentmeta.heads.rows import RowBuffers
 
 
 @dataclass
@@ -41,6 +44,8 @@ class HeadConfig:
             dim x 3); a larger support set runs fewer steps, and under 10 steps keeps plain
             prototypes, so fitting thousands of intents stays fast. ``None`` runs every step
             at any size. ``IntentClassifier.adaptation`` reports what ran, and a cut warns.
+        shortlist: Prototypical only: most classes :meth:`FewShotHead.top` scores exactly
+            (see :mod:`intentmeta.heads.shortlist`).
     """
 
     dim: int = 384  # all-MiniLM-L6-v2
@@ -54,16 +59,35 @@ class HeadConfig:
     nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.1
     whitening: float | None = None  # off; IntentClassifier(head="matching") uses 0.7
     adapt_max_work: float | None = 5e10  # ~2 s on 2 cores: CLINC150's 150 x 10 fits in full
+    shortlist: int = 128  # a message scores at most this many classes' examples (top())
 
 
-class FewShotHead(nn.Module, ABC):
+class TopClasses(NamedTuple):
+    """The best classes of each query (:meth:`FewShotHead.top`).
+
+    Attributes:
+        logits: ``(n_query, k)`` logits, best first.
+        columns: ``(n_query, k)`` their columns.
+        log_normaliser: ``(n_query,)`` log of the softmax normaliser over all classes, so that
+            ``exp(logit - log_normaliser)`` is a class's probability.
+        exact: ``(n_query,)`` whether the classes are certainly those of the full computation.
+    """
+
+    logits: torch.Tensor
+    columns: torch.Tensor
+    log_normaliser: torch.Tensor
+    exact: torch.Tensor
+
+
+class FewShotHead(RowBuffers, ABC):
     """Base class of the few-shot heads.
 
     A head holds the support set in buffers (so ``state_dict`` saves it) and turns query
     embeddings into logits of shape ``(n_query, n_classes)``, one column per class in the order
     of ``self.classes``. Class labels are arbitrary integers, checked rather than assumed to be
     ``0..n-1``. Classes can be added, extended and removed one at a time without touching the
-    others, which is what keeps adding an intent cheap.
+    others, which is what keeps adding an intent cheap: removing a class moves the last class
+    into its column, so column order is ``self.classes``' order, not the order of addition.
 
     Subclasses implement ``_reset_support``, ``_add_rows``, ``_extend_row``, ``_drop_column``
     and ``_score``.
@@ -125,7 +149,7 @@ class FewShotHead(nn.Module, ABC):
         if support.shape[0] == 0:
             raise ValueError("the support set is empty")
         classes, columns = torch.unique(labels.long(), sorted=True, return_inverse=True)
-        self.classes = classes
+        self.set_rows("classes", classes)
         self._reset_support(self.embed(support), columns)
 
     def add_class(self, label: int, support: torch.Tensor) -> None:
@@ -145,7 +169,7 @@ class FewShotHead(nn.Module, ABC):
             raise ValueError(f"class {label} already exists")
         with torch.no_grad():
             self._add_rows(self.embed(support), self.n_classes)
-        self.classes = torch.cat([self.classes, self.classes.new_tensor([label])])
+        self.append_rows("classes", self.classes.new_tensor([label]))
 
     def extend_class(self, label: int, support: torch.Tensor) -> None:
         """Add support examples to an existing class.
@@ -167,9 +191,9 @@ class FewShotHead(nn.Module, ABC):
             label: An existing class's label.
         """
         column = self.column_of(label)
-        self._drop_column(column)
-        keep = torch.arange(self.n_classes) != column
-        self.classes = self.classes[keep]
+        with torch.no_grad():
+            self._drop_column(column)
+        self.remove_rows(("classes",), torch.tensor([column]))
 
     def column_of(self, label: int) -> int:
         """Logit column of a class label.
@@ -196,6 +220,21 @@ class FewShotHead(nn.Module, ABC):
             raise RuntimeError("the head has no classes: give it a support set first")
         similarity = self._score(self.embed(queries))  # (n_query, n_classes)
         return similarity / self.temperature
+
+    def top(self, queries: torch.Tensor, k: int) -> TopClasses:
+        """The ``k`` best classes of each query, without necessarily scoring every class.
+
+        This base version scores every class; a head that can bound the classes it skips
+        overrides it (see :meth:`PrototypicalHead.top`).
+
+        Args:
+            queries: ``(n_query, dim)`` embeddings.
+            k: How many classes to return (fewer if the head has fewer).
+        """
+        logits = self(queries)  # (n_query, n_classes)
+        best = logits.topk(min(k, self.n_classes), dim=1)
+        exact = torch.ones(len(logits), dtype=torch.bool)
+        return TopClasses(best.values, best.indices, logits.logsumexp(dim=1), exact)
 
     def similarities(self, queries: torch.Tensor) -> torch.Tensor:
         """Temperature-free evidence of each class, used to tell out-of-scope messages apart.
@@ -226,6 +265,7 @@ class FewShotHead(nn.Module, ABC):
             return False
         try:
             self.load_state_dict({**self.state_dict(), **buffers})
+            self._support_loaded()
             self(torch.zeros(1, self.config.dim))  # a damaged buffer fails here, not later
         except (RuntimeError, ValueError):
             return False
@@ -237,6 +277,9 @@ class FewShotHead(nn.Module, ABC):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _support_loaded(self) -> None:
+        """Rebuild whatever is derived from the support buffers after they were loaded."""
 
     def _check_embeddings(self, embeddings: torch.Tensor, name: str) -> None:
         if embeddings.ndim != 2 or embeddings.shape[1] != self.config.dim:
@@ -258,7 +301,7 @@ class FewShotHead(nn.Module, ABC):
 
     @abstractmethod
     def _drop_column(self, column: int) -> None:
-        """Delete column ``column`` and its support."""
+        """Delete column ``column`` and its support; the last column moves into its place."""
 
     @abstractmethod
     def _score(self, queries: torch.Tensor) -> torch.Tensor:

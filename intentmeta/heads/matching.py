@@ -60,22 +60,21 @@ class MatchingHead(FewShotHead):
             self.centre, self.whitening_matrix = ops.shrunk_whitening(
                 support.detach(), columns, int(columns.max()) + 1, self.config.whitening
             )
-        self.support = self._normalise(support)
-        self.support_columns = columns
-
-    def _add_rows(self, support: torch.Tensor, column: int) -> None:
-        self.support = torch.cat([self.support, self._normalise(support)])
-        new_columns = self.support_columns.new_full((support.shape[0],), column)
-        self.support_columns = torch.cat([self.support_columns, new_columns])
+        self.set_rows("support", self._normalise(support))
+        self.set_rows("support_columns", columns)
 
     def _extend_row(self, support: torch.Tensor, column: int) -> None:
         self._add_rows(support, column)
 
+    def _add_rows(self, support: torch.Tensor, column: int) -> None:
+        self.append_rows("support", self._normalise(support))
+        self.append_rows("support_columns", self.support_columns.new_full((len(support),), column))
+
     def _drop_column(self, column: int) -> None:
-        keep = self.support_columns != column
-        self.support = self.support[keep]
-        columns = self.support_columns[keep]
-        self.support_columns = columns - (columns > column).long()  # close the gap
+        last = self.n_classes - 1
+        self.remove_rows(("support", "support_columns"), (self.support_columns == column).nonzero())
+        if column != last:
+            self.support_columns[self.support_columns == last] = column  # the last one moved
 
     def _normalise(self, embeddings: torch.Tensor) -> torch.Tensor:
         if self.config.whitening is not None:
