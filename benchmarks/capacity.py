@@ -1,16 +1,13 @@
-"""Memory of a large registry, and fitting 10,000 real examples."""
+"""Fitting large registries: adaptation's cost, and 10,000 real examples with an empty cache."""
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import time
-import tracemalloc
 import warnings
 
 import torch
 import torch.nn.functional as F
-from bench_common import rss_bytes
 
 from intentmeta import IntentClassifier
 from intentmeta.config import default_head_config
@@ -29,41 +26,6 @@ class TableEncoder:
 
     def encode(self, texts, *, progress: bool = False) -> torch.Tensor:
         return torch.stack([self.table[text] for text in texts])
-
-
-def memory(n_intents: int = 1000, per_intent: int = 20) -> dict:
-    """Resident size of a classifier holding ``n_intents`` x ``per_intent`` examples.
-
-    Three views: bytes of the tensors it holds (support embeddings and head buffers), Python
-    allocations seen by ``tracemalloc`` (example strings, dicts), and the process's RSS growth.
-    The encoder is a lookup table created beforehand, so none of it is counted.
-    """
-    texts = [
-        f"customer message number {j} about intent {k}"
-        for k in range(n_intents)
-        for j in range(per_intent)
-    ]
-    labels = [f"intent_{k}" for k in range(n_intents) for _ in range(per_intent)]
-    encoder = TableEncoder(texts)
-    gc.collect()
-    rss_before = rss_bytes()
-    tracemalloc.start()
-    # The default classifier (its head keeps the examples too, for nearest-example evidence).
-    clf = IntentClassifier(encoder=encoder).fit(texts, labels)
-    gc.collect()
-    python_bytes, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rss_after = rss_bytes()
-    embeddings = clf.support()[1].nbytes
-    head = sum(b.nbytes for b in clf.head.buffers()) + sum(p.nbytes for p in clf.head.parameters())
-    return {
-        "intents": n_intents,
-        "examples_per_intent": per_intent,
-        "support_embeddings_mb": embeddings / 2**20,
-        "head_buffers_mb": head / 2**20,
-        "python_objects_mb": python_bytes / 2**20,
-        "rss_delta_mb": (rss_after - rss_before) / 2**20,
-    }
 
 
 def adaptation_fit(n_intents: int = 1000, per_intent: int = 10) -> dict:

@@ -1,51 +1,22 @@
-"""Per-message latency: classify versus the bare encoder, scaling with intents, add_intent."""
+"""Per-message latency: classify versus the bare encoder, add_intent, batches."""
 
 from __future__ import annotations
 
 import time
 
-import torch
-import torch.nn.functional as F
 from bench_common import interleaved, same_length_texts, summary
+from scale import default_classifier
 
-from intentmeta import IntentClassifier
 from intentmeta.encoder import SentenceEncoder
 
 
-def prefill(encoder: SentenceEncoder, n_intents: int, per_intent: int, seed: int) -> tuple:
-    """Synthetic intents whose example embeddings are random unit vectors, put in the cache.
-
-    Encoding thousands of synthetic texts with the real model would take minutes and measure
-    nothing new; with the cache pre-filled, ``fit`` goes through the real code path instantly.
-
-    Returns:
-        ``(texts, labels)`` ready for ``IntentClassifier.fit``.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    texts = [
-        f"synthetic {seed} intent {k} example {j}"
-        for k in range(n_intents)
-        for j in range(per_intent)
-    ]
-    labels = [f"intent_{k}" for k in range(n_intents) for _ in range(per_intent)]
-    vectors = F.normalize(torch.randn(len(texts), encoder.dim, generator=generator), dim=-1)
-    encoder._store(dict(zip(texts, vectors, strict=True)))  # benchmark-only shortcut
-    return texts, labels
-
-
-def registry(encoder: SentenceEncoder, n_intents: int, per_intent: int = 2) -> tuple:
-    """A classifier (real encoder, automatic out-of-scope) with ``n_intents`` synthetic intents.
+def registry(encoder: SentenceEncoder, n_intents: int) -> tuple:
+    """The default classifier fitted on ``n_intents`` synthetic intents of 10 examples each.
 
     Returns:
         The classifier and the seconds ``fit`` took.
     """
-    texts, labels = prefill(encoder, n_intents, per_intent, seed=n_intents)
-    # The default classifier: adaptation is capped by its work budget, so large registries fit
-    # fast; the nearest-example mix is part of what each message costs.
-    clf = IntentClassifier(encoder=encoder)
-    start = time.perf_counter()
-    clf.fit(texts, labels)
-    return clf, time.perf_counter() - start
+    return default_classifier(encoder, n_intents)
 
 
 def forward_vs_classify(encoder: SentenceEncoder, repeats: int) -> dict:
@@ -71,38 +42,6 @@ def forward_vs_classify(encoder: SentenceEncoder, repeats: int) -> dict:
     )
     per_call = [c / f for c, f in zip(times["classify"], times["forward"], strict=True)]
     result["ratio_per_call"] = summary(per_call, scale=1.0)
-    return result
-
-
-def scaling(encoder: SentenceEncoder, repeats: int, sizes: tuple[int, ...]) -> dict:
-    """Uncached and cached classify with 10, 1,000 and 10,000 intents."""
-    classifiers = {}
-    build = {}
-    for n in sizes:
-        classifiers[n], build[n] = registry(encoder, n)
-    texts = same_length_texts(encoder.tokenizer, len(sizes) * (repeats + 3), seed=2)
-    chunks = {n: texts[k * (repeats + 3) : (k + 1) * (repeats + 3)] for k, n in enumerate(sizes)}
-    for n in sizes:
-        for text in chunks[n][:3]:
-            classifiers[n].classify(text)
-    calls = {
-        f"classify_{n}": (lambda i, n=n: classifiers[n].classify(chunks[n][3 + i])) for n in sizes
-    }
-    uncached = interleaved(calls, repeats)
-    cached = interleaved(
-        {f"cached_{n}": (lambda i, n=n: classifiers[n].classify(chunks[n][3 + i])) for n in sizes},
-        repeats,
-    )
-    result: dict = {name: summary(values) for name, values in {**uncached, **cached}.items()}
-    base = sizes[0]
-    for n in sizes[1:]:
-        result[f"ratio_{n}_over_{base}"] = (
-            result[f"classify_{n}"]["median"] / result[f"classify_{base}"]["median"]
-        )
-        result[f"cached_ratio_{n}_over_{base}"] = (
-            result[f"cached_{n}"]["median"] / result[f"cached_{base}"]["median"]
-        )
-    result["fit_seconds"] = build
     return result
 
 

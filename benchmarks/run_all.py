@@ -1,4 +1,4 @@
-"""Run every performance measurement of issue 8 and record it.
+"""Run every performance measurement (issues 8 and 17) and record it.
 
 Writes ``results/bench.json`` and the "Performance" section of ``BENCHMARKS.md``.
 
@@ -23,6 +23,7 @@ import capacity
 import latency
 import log_bench
 import onnx_int8
+import scale
 import torch
 from bench_common import machine
 from report import write_section
@@ -65,11 +66,11 @@ def main() -> None:
         print(f"[bench] {name} done in {time.perf_counter() - t0:.1f} s", flush=True)
 
     step("forward_vs_classify", latency.forward_vs_classify, encoder, args.repeats)
-    step("scaling", latency.scaling, encoder, args.repeats, (10, 1000, 10000))
+    step("scaling", scale.scaling, encoder, args.repeats, (10, 1000, 10000))
     step("add_intent", latency.add_intent, encoder, max(20, args.repeats // 2))
     # Real messages of mixed length for batches; the test split is never fitted on here.
     step("throughput", latency.throughput, encoder, test[0], (1, 4, 16, 64, 256), 5)
-    step("memory", capacity.memory)
+    step("memory", scale.memory)
     step("adaptation_fit", capacity.adaptation_fit)
     step("fit", capacity.fit_time, encoder, *train)
 
