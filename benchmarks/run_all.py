@@ -24,6 +24,7 @@ import latency
 import log_bench
 import onnx_int8
 import scale
+import shortlist
 import torch
 from bench_common import machine
 from report import write_section
@@ -72,6 +73,7 @@ def main() -> None:
     step("throughput", latency.throughput, encoder, test[0], (1, 4, 16, 64, 256), 5)
     step("memory", scale.memory)
     step("adaptation_fit", capacity.adaptation_fit)
+    step("shortlist_clinc150", shortlist.clinc150_rates, encoder, Path(args.data))
     step("fit", capacity.fit_time, encoder, *train)
 
     quantized = SentenceEncoder(EncoderConfig(backend="quantized"))
