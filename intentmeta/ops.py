@@ -197,3 +197,35 @@ def bounded_top_k(
     possible[:, more] = False
     best = scores.topk(k, dim=1)
     return best.values, columns[best.indices], columns, scores, ~possible.any(dim=1)
+
+
+def chosen_and_runner_up(
+    unit_queries: torch.Tensor, rows: torch.Tensor, half_rows: torch.Tensor, best: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each query's dot product with its chosen row, and its best with any other row.
+
+    Exactly what the full ``(n_query, n)`` float32 product would give, reading the rows in
+    fp16: a row whose fp16 score is more than twice :data:`HALF_PRECISION_ERROR` below the
+    best other fp16 score cannot be the runner-up, and the few others are scored in float32.
+
+    Args:
+        unit_queries: ``(n_query, dim)`` unit vectors.
+        rows: ``(n, dim)`` unit rows (float32).
+        half_rows: The same rows in float16.
+        best: ``(n_query,)`` the chosen row of each query.
+
+    Returns:
+        ``(n_query,)`` chosen dot products and ``(n_query,)`` runner-up dot products
+        (``-inf`` when there is a single row).
+    """
+    chosen = (unit_queries * rows[best]).sum(dim=1)  # (n_query,)
+    approx = half_precision_scores(unit_queries, half_rows)  # (n_query, n)
+    approx.scatter_(1, best[:, None], -torch.inf)
+    slack = 2 * (HALF_PRECISION_ERROR + 1e-6)
+    possible = approx >= approx.max(dim=1, keepdim=True).values - slack  # (n_query, n)
+    possible.scatter_(1, best[:, None], False)
+    columns = possible.any(dim=0).nonzero()[:, 0]  # (m,) union over the queries
+    if not len(columns):  # a single row: no runner-up
+        return chosen, torch.full_like(chosen, -torch.inf)
+    exact = unit_queries @ rows[columns].T  # (n_query, m)
+    return chosen, exact.masked_fill(~possible[:, columns], -torch.inf).max(dim=1).values

@@ -106,3 +106,19 @@ def test_normaliser_is_exact_when_every_class_is_shortlisted():
     with torch.inference_mode():
         normaliser = head.top(queries, 6).log_normaliser
         assert torch.allclose(normaliser, head(queries).logsumexp(dim=1), atol=1e-5)
+
+
+def test_chosen_and_runner_up_equal_the_full_float32_product():
+    generator = torch.Generator().manual_seed(4)
+    rows = F.normalize(torch.randn(3000, 32, generator=generator), dim=1)
+    rows[1] = rows[0]  # an exact tie
+    queries = F.normalize(torch.randn(40, 32, generator=generator), dim=1)
+    queries[0] = rows[0]
+    full = queries @ rows.T  # (40, 3000)
+    best = full.argmax(dim=1)
+    chosen, runner_up = ops.chosen_and_runner_up(queries, rows, rows.half(), best)
+    others = full.scatter(1, best[:, None], -torch.inf)
+    assert torch.allclose(chosen, full.gather(1, best[:, None])[:, 0], atol=1e-6)
+    assert torch.allclose(runner_up, others.max(dim=1).values, atol=1e-6)
+    lone = ops.chosen_and_runner_up(queries[:2], rows[:1], rows[:1].half(), torch.zeros(2).long())
+    assert torch.isinf(lone[1]).all()
