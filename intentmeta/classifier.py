@@ -16,6 +16,7 @@ from dataclasses import asdict
 import torch
 import torch.nn.functional as F
 
+from intentmeta import ops
 from intentmeta.builtin import builtin_intents
 from intentmeta.config import ClassifierConfig, default_head_config
 from intentmeta.discovery import Discovery, DiscoveryConfig, discover
@@ -123,13 +124,12 @@ class IntentClassifier(IntentEditing):
         with self._lock, torch.inference_mode():
             self._check_not_empty()
             names = self._registry.column_names
-            probabilities = self.head(queries).softmax(dim=1)  # (n_query, n_intents)
-            top = probabilities.topk(min(self.config.top_k, len(names)), dim=1)
-            best = top.indices[:, 0]  # (n_query,)
-            decisions = self.oos.decide(
-                self._prototype_similarity(queries), best, self._registry.column_labels
-            )
-        return Prediction.batch(names, top.indices, top.values, decisions)
+            # The best classes without scoring every intent's examples (heads/shortlist.py).
+            top = self.head.top(queries, min(self.config.top_k, len(names)))
+            probabilities = (top.logits - top.log_normaliser[:, None]).exp()  # (n_query, k)
+            best = top.columns[:, 0]  # (n_query,)
+            decisions = self.oos.decide(*self._prototype_evidence(queries, best))
+        return Prediction.batch(names, top.columns, probabilities, decisions)
 
     def out_of_scope_evidence(
         self, queries: torch.Tensor
@@ -145,13 +145,19 @@ class IntentClassifier(IntentEditing):
         """
         with self._lock, torch.inference_mode():
             self._check_not_empty()
-            best = self.head(queries).argmax(dim=1)  # (n_query,)
-            similarity = self._prototype_similarity(queries)
-            return self.oos.evidence(similarity, best, self._registry.column_labels)
+            best = self.head.top(queries, 1).columns[:, 0]  # (n_query,)
+            return self.oos.evidence(*self._prototype_evidence(queries, best))
 
-    def _prototype_similarity(self, queries: torch.Tensor) -> torch.Tensor:
-        """``(n_query, n_intents)`` cosines of raw queries to the prototypes, column order."""
-        return F.normalize(queries.float(), dim=1) @ self._registry.prototypes.T
+    def _prototype_evidence(
+        self, queries: torch.Tensor, best: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Cosine of each raw query to its chosen intent's prototype and to the best other one,
+        and the chosen intents' labels: what rejection reads (exact, from an fp16 first pass)."""
+        columns = self._registry.columns
+        unit = F.normalize(queries.float(), dim=1)  # (n_query, dim)
+        chosen, runner_up = ops.chosen_and_runner_up(unit, columns.prototypes, columns.half, best)
+        labels = self._registry.column_labels
+        return chosen, runner_up, [labels[column] for column in best.tolist()]
 
     def _check_not_empty(self) -> None:
         if not len(self._registry):

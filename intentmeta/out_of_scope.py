@@ -109,8 +109,9 @@ class OutOfScopeDetector:
     Example:
         >>> detector = OutOfScopeDetector(0.5)
         >>> detector.set_intent(0, torch.tensor([[1.0, 0.0], [0.9, 0.1]]))
-        >>> similarity = torch.tensor([[0.2], [0.95]])  # (n_query, n_intents) cosines
-        >>> detector.decide(similarity, torch.tensor([0, 0]), (0,)).rejected.tolist()
+        >>> chosen = torch.tensor([0.2, 0.95])  # cosines to the chosen intent's prototype
+        >>> no_other = torch.full((2,), -math.inf)  # a single intent: no runner-up
+        >>> detector.decide(chosen, no_other, [0, 0]).rejected.tolist()
         [True, False]
     """
 
@@ -170,6 +171,20 @@ class OutOfScopeDetector:
             cached = self._columns = (labels, quantile + self.config.shift * shifts + self.offset)
         return cached[1]
 
+    def _chosen_thresholds(self, labels: Sequence[int]) -> torch.Tensor:
+        """``(n,)`` thresholds used for the intents with these labels (one per message).
+
+        Looks up only these intents, so a message costs the same with 10,000 intents as with
+        10; elementwise the same arithmetic as :meth:`thresholds`.
+        """
+        if isinstance(self.threshold, (int, float)):
+            return torch.full((len(labels),), float(self.threshold))
+        quantile, mean_of_means = self._global_terms()
+        shifts = torch.tensor(
+            [self._stats[label].loo_mean - mean_of_means for label in labels]
+        ).nan_to_num(0.0)  # (n,)
+        return quantile + self.config.shift * shifts + self.offset
+
     def auto_thresholds(self, labels: Sequence[int]) -> torch.Tensor:
         """``(n_intents,)`` automatic cosine thresholds of the intents with these labels."""
         return self._auto(labels).clone()
@@ -184,26 +199,25 @@ class OutOfScopeDetector:
 
     # ----------------------------------------------------------------------------- deciding
     def evidence(
-        self, similarity: torch.Tensor, best: torch.Tensor, labels: Sequence[int]
+        self, chosen: torch.Tensor, runner_up: torch.Tensor, labels: Sequence[int]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw-embedding evidence for each query's chosen intent.
 
         Args:
-            similarity: ``(n_query, n_intents)`` cosine similarities of the raw query embeddings
-                to the intents' prototypes.
-            best: ``(n_query,)`` column of each query's chosen intent.
-            labels: Intent label of each column.
+            chosen: ``(n_query,)`` cosine of each raw query embedding to its chosen intent's
+                prototype.
+            runner_up: ``(n_query,)`` its best cosine to any other intent's prototype
+                (``-inf`` when there is no other intent).
+            labels: The chosen intent's label, one per query.
 
         Returns:
             ``(n_query,)`` cosine similarity to the chosen prototype, its margin over the
             threshold used for rejection (the automatic one when rejection is off), and the
             gap between the best and second-best prototype similarity.
         """
-        chosen = similarity.gather(1, best[:, None])[:, 0]  # (n_query,)
-        thresholds = self._auto(labels) if self.threshold is None else self.thresholds(labels)
-        runner_up = similarity.scatter(1, best[:, None], -math.inf).max(dim=1).values
+        thresholds = self._chosen_thresholds(labels)  # (n_query,)
         gap = (chosen - runner_up).clamp(0.0, self.config.max_gap)  # (n_query,), inf -> cap
-        return chosen, chosen - thresholds[best], gap
+        return chosen, chosen - thresholds, gap
 
     def confidence(
         self, margin: torch.Tensor, gap: torch.Tensor, rejected: torch.Tensor
@@ -216,16 +230,16 @@ class OutOfScopeDetector:
         return torch.where(rejected, reject, accept)
 
     def decide(
-        self, similarity: torch.Tensor, best: torch.Tensor, labels: Sequence[int]
+        self, chosen: torch.Tensor, runner_up: torch.Tensor, labels: Sequence[int]
     ) -> Decisions:
         """Reject or accept each query's chosen intent, with a confidence.
 
         Args:
-            similarity: ``(n_query, n_intents)`` cosines of the raw queries to the prototypes.
-            best: ``(n_query,)`` column the head chose for each query.
-            labels: Intent label of each column.
+            chosen: ``(n_query,)`` cosines of the raw queries to their chosen prototypes.
+            runner_up: ``(n_query,)`` their best cosines to any other prototype.
+            labels: The chosen intent's label, one per query.
         """
-        chosen, margin, gap = self.evidence(similarity, best, labels)
+        chosen, margin, gap = self.evidence(chosen, runner_up, labels)
         rejected = (
             torch.zeros_like(margin, dtype=torch.bool) if self.threshold is None else margin < 0
         )

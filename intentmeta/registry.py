@@ -2,10 +2,11 @@
 
 The registry is the single source of truth for what the classifier knows. Besides each intent's
 examples and ``(n_examples, dim)`` embeddings it keeps, in the head's column order, the intent
-labels, names and normalised raw prototypes, updated row by row on every edit, so that scoring a
-message never rebuilds anything. Edits move columns exactly as a
-:class:`~intentmeta.heads.FewShotHead` does (a new intent is appended; replacing an intent's
-examples moves it to the end), so column ``i`` of the head's logits is column ``i`` here.
+labels, names and normalised raw prototypes (and an fp16 copy of them for a cheap first pass),
+updated row by row on every edit, so that scoring a message never rebuilds anything. Edits move
+columns exactly as a :class:`~intentmeta.heads.FewShotHead` does (a new intent is appended; a
+removed intent's column is taken by the last one; replacing an intent's examples removes it
+and appends it), so column ``i`` of the head's logits is column ``i`` here.
 
 Not thread-safe by itself: callers hold :attr:`IntentRegistry.lock` around reads and edits.
 """
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from intentmeta.heads.rows import RowBuffers
 
 
 @dataclass
@@ -32,6 +35,40 @@ class Intent:
 def prototype(embeddings: torch.Tensor) -> torch.Tensor:
     """``(dim,)`` unit-length mean direction of ``(n, dim)`` raw embeddings."""
     return F.normalize(embeddings.float().sum(dim=0), dim=0)
+
+
+class ColumnPrototypes(RowBuffers):
+    """Unit raw prototypes in column order, and their fp16 copy; rows edit in place.
+
+    Example:
+        >>> columns = ColumnPrototypes(dim=2)
+        >>> columns.append(torch.tensor([1.0, 0.0]))
+        >>> columns.prototypes.shape, columns.half.dtype
+        (torch.Size([1, 2]), torch.float16)
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.prototypes = torch.empty(0, dim)  # (n_intents, dim)
+        self.half = torch.empty(0, dim, dtype=torch.float16)  # (n_intents, dim)
+
+    def reset(self, prototypes: torch.Tensor) -> None:
+        """Replace every row by ``(n_intents, dim)`` prototypes."""
+        self.set_rows("prototypes", prototypes)
+        self.set_rows("half", prototypes.half())
+
+    def append(self, row: torch.Tensor) -> None:
+        """Add a ``(dim,)`` row as the last column."""
+        self.append_rows("prototypes", row[None])
+        self.append_rows("half", row[None].half())
+
+    def set(self, column: int, row: torch.Tensor) -> None:
+        """Replace column ``column`` by a ``(dim,)`` row."""
+        self.prototypes[column], self.half[column] = row, row.half()
+
+    def drop(self, column: int) -> None:
+        """Remove a column; the last one takes its place."""
+        self.remove_rows(("prototypes", "half"), torch.tensor([column]))
 
 
 class IntentRegistry:
@@ -57,7 +94,12 @@ class IntentRegistry:
         # one can use it as a cache key.
         self.column_labels: tuple[int, ...] = ()
         self.column_names: list[str] = []
-        self.prototypes = torch.empty(0, dim)  # (n_intents, dim) unit rows, column order
+        self.columns = ColumnPrototypes(dim)  # unit raw prototypes, column order
+
+    @property
+    def prototypes(self) -> torch.Tensor:
+        """``(n_intents, dim)`` unit raw prototypes, in column order."""
+        return self.columns.prototypes
 
     # ----------------------------------------------------------------------------- reading
     def __len__(self) -> int:
@@ -122,13 +164,11 @@ class IntentRegistry:
         intent = self.get(name)
         intent.examples = intent.examples + examples
         intent.embeddings = torch.cat([intent.embeddings, embeddings])
-        column = self.column_labels.index(intent.label)
-        prototypes = self.prototypes.clone()  # readers may hold the old tensor
-        prototypes[column] = prototype(intent.embeddings)
-        self.prototypes = prototypes
+        self.columns.set(self.column_labels.index(intent.label), prototype(intent.embeddings))
 
     def keep_examples(self, name: str, keep: list[int]) -> None:
-        """Keep only the examples at positions ``keep``; the intent's column moves to the end."""
+        """Keep only the examples at positions ``keep``; the intent's column is removed (the
+        last one taking its place) and appended again."""
         intent = self.get(name)
         intent.examples = [intent.examples[i] for i in keep]
         intent.embeddings = intent.embeddings[keep]
@@ -171,18 +211,20 @@ class IntentRegistry:
         self.column_labels = tuple(columns)
         self.column_names = [names[label] for label in columns]
         if not names:
-            self.prototypes = torch.empty(0, self.dim)
+            self.columns.reset(torch.empty(0, self.dim))
             return
-        self.prototypes = torch.stack([prototype(pieces[label]) for label in columns])
+        self.columns.reset(torch.stack([prototype(pieces[label]) for label in columns]))
 
     # ----------------------------------------------------------------------------- columns
     def _append_column(self, label: int, name: str, embeddings: torch.Tensor) -> None:
         self.column_labels = (*self.column_labels, label)
         self.column_names = [*self.column_names, name]
-        self.prototypes = torch.cat([self.prototypes, prototype(embeddings)[None]])
+        self.columns.append(prototype(embeddings))
 
     def _drop_column(self, label: int) -> None:
+        # As the head does: the last column moves into the removed one, nothing else moves.
         column = self.column_labels.index(label)
-        self.column_labels = self.column_labels[:column] + self.column_labels[column + 1 :]
-        self.column_names = self.column_names[:column] + self.column_names[column + 1 :]
-        self.prototypes = torch.cat([self.prototypes[:column], self.prototypes[column + 1 :]])
+        labels, names = list(self.column_labels), self.column_names[:]
+        labels[column], names[column] = labels[-1], names[-1]
+        self.column_labels, self.column_names = tuple(labels[:-1]), names[:-1]
+        self.columns.drop(column)

@@ -23,16 +23,11 @@ scoring row's cosine standing in for their nearest example.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from intentmeta import ops
-from intentmeta.heads.base import TopClasses
+from intentmeta.heads.base import FewShotHead, TopClasses
 from intentmeta.heads.rows import RowBuffers
-
-if TYPE_CHECKING:
-    from intentmeta.heads.prototypical import PrototypicalHead
 
 
 def _key(rows: torch.Tensor) -> tuple | None:
@@ -92,11 +87,11 @@ class HalfPrecisionRows(RowBuffers):
         return self.half, self.norms
 
 
-def shortlisted_top(head: PrototypicalHead, unit_queries: torch.Tensor, k: int) -> TopClasses:
+def shortlisted_top(head: FewShotHead, unit_queries: torch.Tensor, k: int) -> TopClasses:
     """:meth:`FewShotHead.top` of a cosine prototype head, scoring a shortlist exactly.
 
     Args:
-        head: The head (cosine metric).
+        head: A :class:`PrototypicalHead` (cosine metric).
         unit_queries: ``(n_query, dim)`` projected, normalised queries.
         k: Classes wanted per query.
 
