@@ -99,13 +99,13 @@ def render(r: dict) -> str:
         "encoder's cache, so `fit` runs its real code path; messages are new 12-token texts. "
         "Own work = the same call once the message's embedding is cached.",
         "",
-        "| Intents | `classify`, uncached | own work per message | `fit` | adapted |",
+        "| Intents | `classify`, uncached | own work per message | `fit` | adaptation steps |",
         "|---|---|---|---|---|",
     ]
     for n, fitted in sc["fitted"].items():
         lines.append(
             f"| {int(n):,} | {_ms(sc[f'classify_{n}'])} | {_ms(sc[f'own_{n}'])} | "
-            f"{fitted['fit_seconds']:.2f} s | {'yes' if fitted['adapted'] else 'no'} |"
+            f"{fitted['fit_seconds']:.2f} s | {fitted['adapted']} |"
         )
     short, clinc = sc["shortlist"], r["shortlist_clinc150"]
     lines += [

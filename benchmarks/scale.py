@@ -58,10 +58,10 @@ def default_classifier(
     return clf, time.perf_counter() - start
 
 
-def adapted(clf: IntentClassifier) -> bool:
-    """Whether ``fit`` adapted the prototypes (it skips it past its work budget)."""
+def adapted(clf: IntentClassifier) -> int:
+    """Adam steps ``fit`` ran to adapt the prototypes (0: skipped past its work budget)."""
     step = getattr(clf.head, "adaptation", None)
-    return step is not None and not torch.equal(step.weights, clf.head.prototypes)
+    return 0 if step is None else step.steps_run
 
 
 def scaling(encoder: SentenceEncoder, repeats: int, sizes: tuple[int, ...]) -> dict:

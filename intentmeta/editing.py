@@ -39,12 +39,12 @@ Editable = TypeVar("Editable", bound="IntentEditing")
 class Adaptation:
     """What the last ``fit`` or ``adapt()`` did to the prototypes (``clf.adaptation``).
 
-    Adaptation costs ``3 x examples x intents x dim`` multiply-adds per step, so it grows with
-    the square of the registry. ``HeadConfig.adapt_max_work`` caps that work: a larger support
-    set runs fewer steps, and under 10 steps none (plain prototypes). At 10 examples per intent
-    and the default cap (5e10), that is all 100 steps up to 208 intents, fewer up to 658, none
-    above. ``HeadConfig(adapt_max_work=None)`` always runs every step: the classifier of the
-    accuracy tables at any size, at that cost. A capped run warns.
+    Adaptation costs ``3 x examples x intents x dim`` multiply-adds per step, so over one block
+    it grows with the square of the registry. Past ``HeadConfig.adapt_max_work`` (about 220
+    intents of 10 examples) the prototypical head adapts blocks of neighbouring intents
+    separately, each with every step, so the cost grows linearly and every step always runs
+    (``clf.head.adaptation.blocks`` says how many blocks). ``HeadConfig(adapt_max_work=None)``
+    adapts everything as one block at any size. A head that ran fewer steps than asked warns.
 
     Attributes:
         requested_steps: ``HeadConfig.adapt_steps`` (0 when the head does not adapt).

@@ -196,18 +196,20 @@ def test_adaptation_reports_every_step_run_on_a_small_registry(fake_encoder, toy
     assert clf.adapt() == clf.adaptation and not clf.adaptation.capped
 
 
-def test_a_capped_adaptation_warns_and_reports_the_steps_it_ran(fake_encoder, toy_intents):
+def test_a_registry_past_the_work_budget_is_adapted_in_blocks_with_every_step(
+    fake_encoder, toy_intents
+):
     texts = [text for examples in toy_intents.values() for text in examples]
     labels = [name for name, examples in toy_intents.items() for _ in examples]
-    # 3 x 9 examples x 3 intents x 32 dims = 2,592 multiply-adds a step: 25 steps fit in 65,000.
-    capped = dataclasses.replace(default_head_config("prototypical"), adapt_max_work=65_000)
-    clf = IntentClassifier(encoder=fake_encoder, head_config=capped)
-    with pytest.warns(UserWarning, match="ran 25 of 100 steps"):
-        clf.fit(texts, labels)
-    assert clf.adaptation.capped and clf.adaptation.steps == 25
-    uncapped = dataclasses.replace(capped, adapt_max_work=None)
-    clf = IntentClassifier(encoder=fake_encoder, head_config=uncapped).fit(texts, labels)
-    assert clf.adaptation.steps == 100
+    # 3 examples x 32 dims x 100 steps x 3 = 28,800 multiply-adds per intent squared: a budget
+    # of 65,000 holds blocks of 2 intents, so the 3 intents are adapted as 2 blocks.
+    small = dataclasses.replace(default_head_config("prototypical"), adapt_max_work=65_000)
+    clf = IntentClassifier(encoder=fake_encoder, head_config=small).fit(texts, labels)
+    assert clf.adaptation.steps == 100 and not clf.adaptation.capped
+    assert clf.head.adaptation.blocks == 2
+    unlimited = dataclasses.replace(small, adapt_max_work=None)
+    clf = IntentClassifier(encoder=fake_encoder, head_config=unlimited).fit(texts, labels)
+    assert clf.adaptation.steps == 100 and clf.head.adaptation.blocks == 1
 
 
 def test_the_matching_head_reports_no_adaptation(fake_encoder, toy_intents):

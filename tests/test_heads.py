@@ -138,6 +138,7 @@ def test_adapted_prototypes_separate_classes_the_plain_prototypes_confuse():
     labels = torch.tensor([0] * 5 + [1] * 5 + [2] * 5)
     adapted = PrototypicalHead(HeadConfig(dim=3, adapt_steps=100, adapt_lr=0.05)).eval()
     adapted.process_support_set(support, labels)
+    assert adapted.adaptation.steps_run == 100 and adapted.adaptation.blocks == 1
     assert (adapted(support).argmax(dim=1) == labels).all()
     assert not torch.equal(adapted.adaptation.weights, adapted.prototypes)
 
@@ -156,12 +157,26 @@ def test_adaptation_is_skipped_in_training_mode_and_new_classes_start_at_a_scale
     assert adaptation.bias[-1] == 0
 
 
-def test_adaptation_runs_fewer_steps_on_large_support_sets_and_none_past_its_budget():
-    step = PrototypicalHead(HeadConfig(dim=384, adapt_steps=100, adapt_max_work=5e10)).adaptation
-    step.eval()
-    assert step.steps_for(1_500, 150, 384) == 100  # CLINC150, 10 shots: in full
-    assert 10 <= step.steps_for(10_000, 150, 384) < 100
-    assert step.steps_for(20_000, 1_000, 384) == 0  # plain prototypes: fit stays fast
+def test_adaptation_fits_benchmark_sized_sets_whole_and_splits_larger_ones_into_blocks():
+    step = PrototypicalHead(HeadConfig(dim=384, adapt_steps=100)).adaptation
+    assert step.block_size(150, 10, 384) >= 150  # CLINC150, 10 shots: one block, as evaluated
+    assert step.block_size(150, 20, 384) >= 150
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.randn(40, 8, generator=generator)
+    support = centres.repeat_interleave(3, 0) + 0.3 * torch.randn(120, 8, generator=generator)
+    labels = torch.arange(40).repeat_interleave(3)
+    head = PrototypicalHead(HeadConfig(dim=8, adapt_steps=50, adapt_max_work=2e6)).eval()
+    head.process_support_set(support, labels)
+    assert head.adaptation.blocks > 1 and head.adaptation.steps_run == 50
+    assert (head(support).argmax(dim=1) == labels).float().mean() > 0.95
+
+
+def test_class_blocks_cover_every_class_once_within_the_size():
+    from intentmeta.heads.adaptation import class_blocks
+
+    blocks = class_blocks(torch.randn(100, 5), size=16)
+    assert all(len(block) <= 16 for block in blocks)
+    assert sorted(torch.cat(blocks).tolist()) == list(range(100))
 
 
 def test_nearest_weight_mixes_prototype_and_nearest_example_cosines():

@@ -68,10 +68,9 @@ class PrototypicalHead(FewShotHead):
         return self.adaptation is not None and not self.training
 
     def adaptation_steps(self, n_support: int, n_classes: int) -> int:
-        """Steps the adaptation runs on a support set of this size (0: none)."""
-        if not self.adapts:
-            return 0
-        return self.adaptation.steps_for(n_support, n_classes, self.config.dim)
+        """Steps the adaptation runs on a support set of any size (0: none): all of them, in
+        blocks of neighbouring classes past ``adapt_max_work``."""
+        return self.adaptation.config.steps if self.adapts else 0
 
     def top(self, queries: torch.Tensor, k: int) -> TopClasses:
         if self.config.metric != "cosine" or self.n_classes == 0:
