@@ -24,17 +24,17 @@ def _verdict(ok: bool) -> str:
 
 
 def _adaptation_lines(a: dict | None) -> list[str]:
-    """The large-registry ``fit``, work cap on and off (absent from older runs)."""
+    """The large-registry ``fit``, in blocks and as one block (absent from older runs)."""
     if not a:
         return []
-    capped, full = a["capped"], a["uncapped"]
+    blocks, whole = a["capped"], a["uncapped"]
     return [
         f"- `fit` of {a['intents']:,} intents × {a['examples_per_intent']} examples, embeddings "
-        f"precomputed: default `adapt_max_work={capped['max_work']:g}` {capped['seconds']:.1f} s "
-        f"({capped['steps']} of {capped['requested_steps']} adaptation steps: not the classifier "
-        f"of the accuracy tables); `adapt_max_work=None` {full['seconds']:.1f} s (all "
-        f"{full['steps']} steps: the classifier the accuracy tables measure; it classifies at the "
-        "same speed, the weight matrix has the same shape). One run each.",
+        f"precomputed: default `adapt_max_work={blocks['max_work']:g}` {blocks['seconds']:.1f} s "
+        f"({blocks['steps']} of {blocks['requested_steps']} adaptation steps in each of "
+        f"{blocks['blocks']} blocks of neighbouring intents); `adapt_max_work=None` "
+        f"{whole['seconds']:.1f} s ({whole['steps']} steps, one block: the square of the "
+        "registry). One run each.",
     ]
 
 
