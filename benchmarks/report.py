@@ -31,8 +31,8 @@ def _adaptation_lines(a: dict | None) -> list[str]:
     return [
         f"- `fit` of {a['intents']:,} intents × {a['examples_per_intent']} examples, embeddings "
         f"precomputed: default `adapt_max_work={blocks['max_work']:g}` {blocks['seconds']:.1f} s "
-        f"({blocks['steps']} of {blocks['requested_steps']} adaptation steps in each of "
-        f"{blocks['blocks']} blocks of neighbouring intents); `adapt_max_work=None` "
+        f"({blocks['steps']} adaptation steps in each of {blocks['blocks']} blocks of "
+        "neighbouring intents); `adapt_max_work=None` "
         f"{whole['seconds']:.1f} s ({whole['steps']} steps, one block: the square of the "
         "registry). One run each.",
     ]

@@ -10,7 +10,6 @@ happens outside the lock, so classifying never waits for the encoder.
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -39,38 +38,31 @@ Editable = TypeVar("Editable", bound="IntentEditing")
 class Adaptation:
     """What the last ``fit`` or ``adapt()`` did to the prototypes (``clf.adaptation``).
 
-    Adaptation costs ``3 x examples x intents x dim`` multiply-adds per step, so over one block
-    it grows with the square of the registry. Past ``HeadConfig.adapt_max_work`` (about 220
-    intents of 10 examples) the prototypical head adapts blocks of neighbouring intents
-    separately, each with every step, so the cost grows linearly and every step always runs
-    (``clf.head.adaptation.blocks`` says how many blocks). ``HeadConfig(adapt_max_work=None)``
-    adapts everything as one block at any size. A head that ran fewer steps than asked warns.
+    Adapting all intents together costs ``3 x examples x intents x dim`` multiply-adds per step:
+    the square of the registry. Past ``HeadConfig.adapt_max_work`` (about 220 intents of 10
+    examples) the prototypical head adapts blocks of neighbouring intents separately, each with
+    every step, so the cost grows linearly and no step is ever skipped;
+    ``HeadConfig(adapt_max_work=None)`` adapts everything as one block at any size.
 
     Attributes:
-        requested_steps: ``HeadConfig.adapt_steps`` (0 when the head does not adapt).
-        steps: Steps actually run.
+        steps: Adam steps run on each block (0: the head does not adapt).
+        blocks: Blocks of neighbouring intents adapted separately (1: all together).
         intents: Intents in the support set.
         examples: Examples in the support set.
     """
 
-    requested_steps: int
     steps: int
+    blocks: int
     intents: int
     examples: int
 
-    @property
-    def capped(self) -> bool:
-        """Whether the work cap ran fewer steps than requested."""
-        return self.steps < self.requested_steps
-
     @classmethod
     def of(cls, head: FewShotHead, examples: int, intents: int) -> Adaptation:
-        """What ``head`` runs on a support set of this size."""
-        planned = getattr(head, "adaptation_steps", None)  # only the prototypical head adapts
-        adapts = planned is not None and getattr(head, "adapts", False)
-        requested = head.config.adapt_steps if adapts else 0
-        steps = planned(examples, intents) if adapts else 0
-        return cls(requested, steps, intents, examples)
+        """What ``head`` ran on its last whole support set (only the prototypical head adapts)."""
+        step = getattr(head, "adaptation", None)
+        if step is None:
+            return cls(0, 0, intents, examples)
+        return cls(step.steps_run, step.blocks, intents, examples)
 
 
 class IntentEditing:
@@ -269,17 +261,8 @@ class IntentEditing:
         new_head = head if head is not None else self._blank_head()
         adaptation = None
         if not new_head.restore_support(head_buffers, len(counts)):
-            adaptation = Adaptation.of(new_head, len(embeddings), len(counts))
             new_head.process_support_set(embeddings, labels)
-            if adaptation.capped:
-                warnings.warn(
-                    f"prototype adaptation ran {adaptation.steps} of "
-                    f"{adaptation.requested_steps} steps: {len(counts)} intents x "
-                    f"{len(embeddings)} examples exceed HeadConfig.adapt_max_work="
-                    f"{new_head.config.adapt_max_work:g}; HeadConfig(adapt_max_work=None) runs "
-                    "them all (slower)",
-                    stacklevel=3,
-                )
+            adaptation = Adaptation.of(new_head, len(embeddings), len(counts))
         with self._lock:
             self.head = new_head
             self.adaptation = adaptation

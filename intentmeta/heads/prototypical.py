@@ -62,16 +62,6 @@ class PrototypicalHead(FewShotHead):
             return self.prototypes, None
         return self.adaptation.weights, self.adaptation.bias * self.temperature
 
-    @property
-    def adapts(self) -> bool:
-        """Whether processing a whole support set adapts the prototypes (never in training)."""
-        return self.adaptation is not None and not self.training
-
-    def adaptation_steps(self, n_support: int, n_classes: int) -> int:
-        """Steps the adaptation runs on a support set of any size (0: none): all of them, in
-        blocks of neighbouring classes past ``adapt_max_work``."""
-        return self.adaptation.config.steps if self.adapts else 0
-
     def top(self, queries: torch.Tensor, k: int) -> TopClasses:
         if self.config.metric != "cosine" or self.n_classes == 0:
             return super().top(queries, k)
