@@ -227,3 +227,18 @@ def test_whitened_matching_head_maps_later_classes_with_the_whitening_in_force()
     head.add_class(7, torch.randn(3, 6))
     assert torch.equal(head.whitening_matrix, whitening)  # the other intents are untouched
     assert head(torch.randn(2, 6)).shape == (2, 4)
+
+
+def test_a_restored_support_state_scores_like_the_saved_head_and_takes_edits():
+    support, labels = torch.randn(12, 8), torch.tensor([0, 1, 2] * 4)
+    config = HeadConfig(dim=8, temperature=0.1, adapt_steps=20, nearest_weight=0.1)
+    saved = PrototypicalHead(config).eval()
+    saved.process_support_set(support, labels)
+    restored = PrototypicalHead(config).eval()
+    assert restored.restore_support(dict(saved.named_buffers()), 3)
+    queries = torch.randn(4, 8)
+    with torch.inference_mode():
+        assert torch.allclose(restored(queries), saved(queries))
+        assert torch.equal(restored.top(queries, 2).columns, saved.top(queries, 2).columns)
+    restored.add_class(3, torch.randn(2, 8))  # after classifying: buffers still editable
+    assert restored(queries).shape == (4, 4)

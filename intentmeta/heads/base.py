@@ -271,13 +271,6 @@ class FewShotHead(RowBuffers, ABC):
             return False
         return True
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Support buffers grow with the support set: take the saved sizes before copying.
-        for name, _ in self.named_buffers(recurse=False):
-            if prefix + name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
     def _support_loaded(self) -> None:
         """Rebuild whatever is derived from the support buffers after they were loaded."""
 

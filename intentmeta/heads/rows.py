@@ -33,8 +33,9 @@ class RowBuffers(nn.Module):
 
         The spare keeps the first edits after a fit from copying the whole buffer.
         """
-        spare = rows.new_empty((len(rows) + len(rows) // 8 + 16, *rows.shape[1:]))
-        spare[: len(rows)] = rows
+        with torch.inference_mode(False):  # storage that later edits may write into
+            spare = rows.new_empty((len(rows) + len(rows) // 8 + 16, *rows.shape[1:]))
+            spare[: len(rows)] = rows
         self._spare[name] = spare
         setattr(self, name, spare[: len(rows)])
 
@@ -49,8 +50,9 @@ class RowBuffers(nn.Module):
         n, m = current.shape[0], rows.shape[0]
         spare = self._spare.get(name)
         if spare is None or spare.data_ptr() != current.data_ptr() or spare.shape[0] < n + m:
-            spare = current.new_empty((max(2 * (n + m), 16), *current.shape[1:]))
-            spare[:n] = current
+            with torch.inference_mode(False):  # storage that later edits may write into
+                spare = current.new_empty((max(2 * (n + m), 16), *current.shape[1:]))
+                spare[:n] = current
             self._spare[name] = spare
         spare[n : n + m] = rows
         setattr(self, name, spare[: n + m])
@@ -79,3 +81,10 @@ class RowBuffers(nn.Module):
                 current[holes] = current[moved]
             setattr(self, name, current[:kept])
         return holes, moved
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Row buffers grow with the support set: take the saved sizes before copying.
+        for name, _ in self.named_buffers(recurse=False):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -59,8 +59,9 @@ class HalfPrecisionRows(RowBuffers):
     def copy(self, rows: torch.Tensor) -> None:
         """Copy all ``(n, dim)`` rows."""
         self._source = _key(rows)
-        self.set_rows("half", rows.detach().half())
-        self.set_rows("norms", rows.detach().norm(dim=1))
+        with torch.inference_mode(False):  # may run inside classify; later edits write here
+            self.set_rows("half", rows.detach().half())
+            self.set_rows("norms", rows.detach().norm(dim=1))
 
     def append(self, rows: torch.Tensor) -> None:
         """The last of ``rows`` was just appended."""
