@@ -10,6 +10,7 @@ from intentmeta import ops
 from intentmeta.heads import HeadConfig, PrototypicalHead
 
 DEFAULT = dict(temperature=0.1, adapt_steps=30, nearest_weight=0.1, shortlist=10_000)
+#: shortlist is the head's attribute (most classes scored exactly), the rest HeadConfig.
 
 
 def random_head(n_classes: int, per_class: int, dim: int = 16, seed: int = 0, **settings):
@@ -19,7 +20,10 @@ def random_head(n_classes: int, per_class: int, dim: int = 16, seed: int = 0, **
         n_classes * per_class, dim, generator=generator
     )
     labels = torch.arange(n_classes).repeat_interleave(per_class) * 3 + 5  # not 0..n-1
-    head = PrototypicalHead(HeadConfig(dim=dim, **(settings or DEFAULT))).eval()
+    settings = dict(settings or DEFAULT)
+    shortlist = settings.pop("shortlist", 128)
+    head = PrototypicalHead(HeadConfig(dim=dim, **settings)).eval()
+    head.shortlist = shortlist
     head.process_support_set(support, labels)
     return head, generator
 

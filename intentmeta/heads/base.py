@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -44,8 +44,6 @@ class HeadConfig:
             dim x 3); a larger support set is adapted in blocks of neighbouring classes, each
             within this budget, so the fit's cost grows linearly with the number of intents.
             ``None``: one block at any size (cost growing with the square of the registry).
-        shortlist: Prototypical only: most classes :meth:`FewShotHead.top` scores exactly
-            (see :mod:`intentmeta.heads.shortlist`).
     """
 
     dim: int = 384  # all-MiniLM-L6-v2
@@ -59,7 +57,6 @@ class HeadConfig:
     nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.1
     whitening: float | None = None  # off; IntentClassifier(head="matching") uses 0.7
     adapt_max_work: float | None = 6e10  # ~2.5 s on 2 cores: CLINC150's 150 x 20 is one block
-    shortlist: int = 128  # a message scores at most this many classes' examples (top())
 
 
 class TopClasses(NamedTuple):
@@ -247,6 +244,9 @@ class FewShotHead(RowBuffers, ABC):
         """
         return self.forward(queries) * self.temperature
 
+    #: Buffer names saved by earlier versions of a head -> today's (read by restore_support).
+    renamed_buffers: ClassVar[dict[str, str]] = {}
+
     def restore_support(self, buffers: dict[str, torch.Tensor] | None, n_classes: int) -> bool:
         """Load a saved support state (classes ``0..n_classes-1``) whole, or not at all.
 
@@ -259,7 +259,16 @@ class FewShotHead(RowBuffers, ABC):
             when there is none, a buffer is missing, or it does not fit this head.
         """
         own = dict(self.named_buffers())
-        if not buffers or set(buffers) != set(own):
+        if not buffers:
+            return False
+        renamed = {self.renamed_buffers.get(name, name): value for name, value in buffers.items()}
+        # A step this head does not have left its (renamed) buffers behind: drop them.
+        buffers = {
+            name: value
+            for name, value in renamed.items()
+            if name in own or name not in self.renamed_buffers.values()
+        }
+        if set(buffers) != set(own):
             return False
         if sorted(buffers["classes"].tolist()) != list(range(n_classes)):
             return False

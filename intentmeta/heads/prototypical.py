@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 
@@ -9,7 +11,7 @@ from intentmeta import ops
 from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
 from intentmeta.heads.base import FewShotHead, HeadConfig, TopClasses
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
-from intentmeta.heads.shortlist import HalfPrecisionRows, shortlisted_top
+from intentmeta.heads.shortlist import SHORTLIST, HalfPrecisionRows, shortlisted_top
 
 
 class PrototypicalHead(FewShotHead):
@@ -36,6 +38,15 @@ class PrototypicalHead(FewShotHead):
         tensor([1])
     """
 
+    # Registries saved before the steps had their own modules keep loading exactly.
+    renamed_buffers: ClassVar[dict[str, str]] = {
+        "weights": "adaptation.weights",
+        "bias": "adaptation.bias",
+        "row_scale": "adaptation.row_scale",
+        "support": "nearest.examples",
+        "support_columns": "nearest.example_columns",
+    }
+
     def __init__(self, config: HeadConfig | None = None) -> None:
         super().__init__(config)
         config, dim = self.config, self.config.dim
@@ -52,6 +63,7 @@ class PrototypicalHead(FewShotHead):
         nearest = NearestExampleConfig(config.nearest_weight)
         self.nearest = NearestExamples(nearest, dim) if cosine and nearest.weight > 0 else None
         self.screen = HalfPrecisionRows(dim)  # fp16 copy of the scoring rows, for top()
+        self.shortlist = SHORTLIST  # most classes top() scores exactly for one message
 
     def linear_form(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Cosine score = ``unit query @ rows.T + offsets``, ``(n_classes, dim)``, ``(n_classes,)``.

@@ -11,7 +11,7 @@ the nearest-example evidence and 10,000 prototype rows (15 MB) in float32. Inste
 
 A class left out cannot be among the top ``k``: the winner and the ``k`` classes listed are
 exactly those of the full computation, unless step 3 would score more than
-``HeadConfig.shortlist`` classes (128). Then the classes with the best bounds are scored and
+``SHORTLIST`` classes (128). Then the classes with the best bounds are scored and
 ``TopClasses.exact`` is False for that message: a class beyond them wins the full computation
 only if its nearest example beats the winner's by nine times their prototype scores' gap (at
 the default mix of a tenth). That happens on messages far from every intent in a registry
@@ -28,6 +28,9 @@ import torch
 from intentmeta import ops
 from intentmeta.heads.base import FewShotHead, TopClasses
 from intentmeta.heads.rows import RowBuffers
+
+#: Most classes a message scores exactly (``PrototypicalHead.shortlist``): bounds the work.
+SHORTLIST = 128
 
 
 def _key(rows: torch.Tensor) -> tuple | None:
@@ -123,7 +126,7 @@ def shortlisted_top(head: FewShotHead, unit_queries: torch.Tensor, k: int) -> To
             return head.nearest.mix(score, head.nearest.evidence_for(query, columns))
 
         values, best, columns, scores, exact_top = ops.bounded_top_k(
-            approx[row : row + 1], upper[row : row + 1], exact, k, limit=head.config.shortlist
+            approx[row : row + 1], upper[row : row + 1], exact, k, limit=head.shortlist
         )
         estimate[row, columns] = scores[0]
         found.append((values, best, exact_top))
