@@ -13,26 +13,34 @@ from the next input row. Every row ends up in the output exactly once, in input 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
-from intentmeta import log_files
+from intentmeta import log_files, log_progress
 from intentmeta.classifier import IntentClassifier, saved_encoder
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
-from intentmeta.persistence import load_registry, write_atomically
+from intentmeta.log_progress import parts_path, state_path
+from intentmeta.persistence import load_registry
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.validation import check_text
 
-_STATE_VERSION = 1
-_FINGERPRINT_BYTES = 1 << 20  # the input's first and last MiB identify it
+__all__ = [
+    "LogSummary",
+    "classify_file",
+    "classify_texts",
+    "load_classifier",
+    "parts_path",
+    "pick_text_column",
+    "prediction_columns",
+    "prediction_types",
+    "state_path",
+]
 
 
 @dataclass
@@ -195,80 +203,6 @@ def load_classifier(
     return classifier
 
 
-# ---------------------------------------------------------------------------------- progress
-def _fingerprint(path: Path) -> dict:
-    size = path.stat().st_size
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        digest.update(file.read(_FINGERPRINT_BYTES))
-        if size > _FINGERPRINT_BYTES:
-            file.seek(max(_FINGERPRINT_BYTES, size - _FINGERPRINT_BYTES))
-            digest.update(file.read())
-    return {"path": str(path.resolve()), "size": size, "sha256": digest.hexdigest()}
-
-
-def _classifier_fingerprint(classifier: IntentClassifier) -> str:
-    content = {
-        "config": asdict(classifier.config),
-        "encoder": classifier.encoder.name,
-        "intents": {name: classifier.examples(name) for name in classifier.intents},
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def state_path(out: Path) -> Path:
-    """The progress file kept beside an output."""
-    return out.with_name(out.name + ".progress.json")
-
-
-def parts_path(out: Path) -> Path:
-    """The folder of a Parquet output's part files while it is written."""
-    return out.with_name(out.name + ".parts")
-
-
-def _save_state(out: Path, state: dict) -> None:
-    write_atomically(state_path(out), json.dumps(state, indent=1).encode())
-
-
-def _start(out: Path, expected: dict, overwrite: bool) -> dict:
-    """The progress to continue from: a fresh one, or the recorded one if it matches."""
-    path = state_path(out)
-    for leftover in out.parent.glob(f".{path.name}.*.tmp"):
-        leftover.unlink()  # a progress update a crash interrupted; the old file is intact
-    state = json.loads(path.read_text()) if path.exists() else None
-    if state is not None and state["complete"] and not out.exists():
-        state = None  # a finished output was deleted since: write it again
-    if state is not None and not overwrite:
-        if state.get("version") != _STATE_VERSION:
-            raise ValueError(f"{path} was written by another version; pass overwrite")
-        if state["input"]["size"] != expected["input"]["size"] or (
-            state["input"]["sha256"] != expected["input"]["sha256"]
-        ):
-            raise ValueError(
-                f"{out} belongs to another input ({state['input']['path']}); choose another "
-                "output, or pass overwrite to start again"
-            )
-        for key in ("text_column", "top_k", "classifier", "format"):
-            if state[key] != expected[key]:
-                raise ValueError(
-                    f"{out} was started with another {key.replace('_', ' ')} "
-                    f"({state[key]!r}, now {expected[key]!r}); rerun with the same settings, "
-                    "or pass overwrite to start again"
-                )
-        return state
-    if state is None and not overwrite and (out.exists() or parts_path(out).exists()):
-        raise ValueError(
-            f"{out} already exists and is not a classify-file output in progress (no "
-            f"{path.name}); choose another output, or pass overwrite to replace it"
-        )
-    out.unlink(missing_ok=True)
-    shutil.rmtree(parts_path(out), ignore_errors=True)
-    fresh = {**expected, "rows": 0, "bytes": 0, "parts": 0, "complete": False}
-    fresh.update(classified=0, unclassified=0, out_of_scope=0, intent_counts={})
-    _save_state(out, fresh)
-    return fresh
-
-
 def _summary(out: Path, state: dict, resumed_from: int, seconds: float) -> LogSummary:
     counts = sorted(state["intent_counts"].items(), key=lambda item: (-item[1], item[0]))
     return LogSummary(
@@ -342,14 +276,14 @@ def classify_file(
         raise ValueError(f"top_k must be at most the classifier's top_k, {classifier.config.top_k}")
     types = prediction_types(top_k)
     expected = {
-        "version": _STATE_VERSION,
-        "input": _fingerprint(source),
+        "version": log_progress.STATE_VERSION,
+        "input": log_progress.input_fingerprint(source),
         "format": out_format,
         "text_column": text_column,
         "top_k": top_k,
-        "classifier": _classifier_fingerprint(classifier),
+        "classifier": log_progress.classifier_fingerprint(classifier),
     }
-    state = _start(out, expected, overwrite)
+    state = log_progress.start(out, expected, overwrite)
     resumed_from = state["rows"]
     if state["complete"]:
         shutil.rmtree(parts_path(out), ignore_errors=True)  # a crash may have left them
@@ -382,8 +316,8 @@ def classify_file(
                 state["bytes"] = writer.append(
                     log_files.encode_text_batch(batch, out_format, header)
                 )
-            _count(state, predictions)
-            _save_state(out, state)  # the commit point: the batch is now part of the output
+            log_progress.count_predictions(state, predictions)
+            log_progress.save_state(out, state)  # the commit point: the batch is in the output
             bar.update(len(predictions))
     if out_format == "parquet":
         empty = pa.schema([*_input_schema(source, in_format), *types.items()])
@@ -392,25 +326,10 @@ def classify_file(
         header = ",".join(json.dumps(name) for name in [*columns, *types]) + "\n"
         state["bytes"] = writer.append(header.encode())
     state["complete"] = True
-    _save_state(out, state)
+    log_progress.save_state(out, state)
     if out_format == "parquet":
         writer.remove()
     return _summary(out, state, resumed_from, time.perf_counter() - started)
-
-
-def _count(state: dict, predictions: list[Prediction | None]) -> None:
-    state["rows"] += len(predictions)
-    counts = Counter(state["intent_counts"])
-    for prediction in predictions:
-        if prediction is None:
-            state["unclassified"] += 1
-        elif prediction.is_out_of_scope:
-            state["classified"] += 1
-            state["out_of_scope"] += 1
-        else:
-            state["classified"] += 1
-            counts[prediction.intent] += 1
-    state["intent_counts"] = dict(counts)
 
 
 def _input_schema(source: Path, fmt: str) -> list[tuple[str, pa.DataType]]:
