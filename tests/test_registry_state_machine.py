@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from intentmeta import IntentClassifier, RegistrySaveError
+from intentmeta import IntentClassifier, RegistrySaveError, history
 
 NAMES = st.sampled_from(["track", "refund", "greet", "cancel", "oos", "OOS", "a\x00b", ""])
 WORDS = st.sampled_from(["parcel", "money", "hello", "stop", "late", "📦", "مرحبا", "x\x00y"])
@@ -226,3 +228,76 @@ RegistryMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_random_operation_sequences_keep_the_registry_equal_to_a_dict_model = RegistryMachine.TestCase
+
+
+# --------------------------------------------------------------------------- history (issue 13)
+KEEP = 3
+
+
+class HistoryMachine(RuleBasedStateMachine):
+    """Edits, saves with history and undos against a list of the states the history promised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = FakeEncoder(dim=16)
+        self.clf = IntentClassifier(encoder=self.encoder, oos_threshold=None)
+        self.clf.add_intent("track", ["parcel"])
+        self.directory = Path(tempfile.mkdtemp(prefix="intentmeta-history-"))
+        history.save(self.clf, self.directory)
+        self.kept: list[dict[str, list[str]]] = [self.snapshot(self.clf)]  # oldest first
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    @staticmethod
+    def snapshot(clf: IntentClassifier) -> dict[str, list[str]]:
+        return {name: clf.examples(name) for name in clf.intents}
+
+    @rule(name=NAMES.filter(VALID.__contains__), text=TEXTS)
+    def edit(self, name, text):
+        if name in self.clf:
+            if len(self.clf) > 1:
+                self.clf.remove_intent(name)
+            else:
+                self.clf.add_examples(name, [text])
+        else:
+            self.clf.add_intent(name, [text])
+
+    @rule()
+    def save(self):
+        history.save(self.clf, self.directory, keep=KEEP)
+        state = self.snapshot(self.clf)
+        if state != self.kept[-1]:
+            self.kept = [*self.kept, state][-KEEP:]
+
+    @rule()
+    def undo(self):
+        if len(self.kept) < 2:
+            with pytest.raises(history.HistoryError):
+                history.undo(self.directory)
+            return
+        self.save()  # undo records an unsaved change first; the model does the same
+        history.undo(self.directory)
+        self.kept.pop()
+        self.clf = IntentClassifier.load(self.directory, encoder=self.encoder)
+        assert self.snapshot(self.clf) == self.kept[-1]
+
+    @invariant()
+    def history_keeps_exactly_the_promised_versions(self):
+        kept = history.versions(self.directory)
+        loaded = [
+            self.snapshot(
+                IntentClassifier.load(history.version_path(self.directory, v.number), self.encoder)
+            )
+            for v in kept
+        ]
+        assert loaded == self.kept
+
+
+HistoryMachine.TestCase.settings = settings(
+    max_examples=15,
+    stateful_step_count=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_history_keeps_every_version_it_promised_and_undo_walks_back = HistoryMachine.TestCase
