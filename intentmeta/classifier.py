@@ -16,7 +16,7 @@ from dataclasses import asdict
 import torch
 import torch.nn.functional as F
 
-from intentmeta import ops
+from intentmeta import history, ops
 from intentmeta.builtin import builtin_intents
 from intentmeta.config import ClassifierConfig, default_head_config
 from intentmeta.discovery import Discovery, DiscoveryConfig, discover
@@ -312,7 +312,10 @@ class IntentClassifier(IntentEditing):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, encoder: str | Encoder | None = None
+        cls,
+        path: str | os.PathLike,
+        encoder: str | Encoder | None = None,
+        version: int | None = None,
     ) -> IntentClassifier:
         """Load a registry written by :meth:`save`.
 
@@ -326,11 +329,16 @@ class IntentClassifier(IntentEditing):
             path: The registry directory.
             encoder: The encoder to use (a name, path or encoder object); required unless the
                 registry was made with the bundled one.
+            version: Load this kept version of the registry's history instead of the current
+                one (see :mod:`intentmeta.history`).
 
         Raises:
             RegistryError: If the directory is missing, damaged, incompatible, or names another
-                encoder and none is passed.
+                encoder and none is passed, or that version is not kept
+                (``history.HistoryError``).
         """
+        if version is not None:
+            path = history.version_path(path, version)
         saved = read_classifier(path, reserved=(OUT_OF_SCOPE,))
         config = saved.config
         if encoder is None:

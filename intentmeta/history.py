@@ -1,8 +1,9 @@
 """A registry's history: every saved change kept as a version that can be listed, loaded or undone.
 
 Versions live beside the registry, in ``<registry>/history/v000001/`` and up, each one a complete
-registry directory written by :func:`intentmeta.storage.save_registry` (so any version loads with
-``IntentClassifier.load(dir, version=n)``) plus a ``version.json`` saying when and what changed.
+registry directory written by :func:`intentmeta.persistence.save_registry` (so any version loads
+with ``IntentClassifier.load(dir, version=n)``) plus a ``version.json`` saying when and what
+changed.
 
 Crash safety, with the same atomic saves as the registry itself:
 
@@ -29,9 +30,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from intentmeta.storage import (
+from intentmeta.persistence import (
     MANIFEST,
     RegistryError,
     load_registry,
@@ -39,8 +40,12 @@ from intentmeta.storage import (
     write_atomically,
 )
 
-if TYPE_CHECKING:
-    from intentmeta.classifier import IntentClassifier
+
+class Saveable(Protocol):
+    """What :func:`save` needs: an ``IntentClassifier`` (not imported here: it imports this)."""
+
+    def save(self, path: str | os.PathLike) -> None: ...
+
 
 try:
     import fcntl
@@ -168,7 +173,7 @@ def undo(directory: str | os.PathLike) -> Version:
 
 
 def save(
-    classifier: IntentClassifier,
+    classifier: Saveable,
     directory: str | os.PathLike,
     note: str = "",
     keep: int = DEFAULT_KEEP,

@@ -52,8 +52,9 @@ def test_any_kept_version_loads_by_number(toy_classifier, directory, fake_encode
     first = contents(toy_classifier)
     toy_classifier.add_intent("cancel", ["cancel my order"])
     history.save(toy_classifier, directory)
-    old = IntentClassifier.load(history.version_path(directory, 1), encoder=fake_encoder)
+    old = IntentClassifier.load(directory, encoder=fake_encoder, version=1)
     assert contents(old) == first
+    assert contents(IntentClassifier.load(directory, fake_encoder, version=2)) != first
     with pytest.raises(
         history.HistoryError, match=r"version 7 is not kept; kept versions: \[1, 2\]"
     ):
