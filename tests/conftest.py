@@ -74,13 +74,19 @@ def real_encoder():
 
 
 @pytest.fixture(scope="module")
-def running_demo(real_encoder):
-    """The demo app on the built-in intents, served on a free loopback port for one module."""
+def running_demo(real_encoder, tmp_path_factory):
+    """The demo app on the built-in intents, served on a free loopback port for one module.
+
+    It saves (with history, for undo) to a fresh registry directory of its own.
+    """
     from demo.app import build_app
     from demo.screenshot import free_port
     from intentmeta import IntentClassifier
 
-    app = build_app(IntentClassifier.from_builtin("ecommerce", encoder=real_encoder))
+    app = build_app(
+        IntentClassifier.from_builtin("ecommerce", encoder=real_encoder),
+        tmp_path_factory.mktemp("demo-registry"),
+    )
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield app, f"http://127.0.0.1:{port}/"

@@ -1,149 +1,19 @@
-"""The demo's behaviour: its service on the fake encoder, its API through ``gradio_client``."""
+"""The demo's API through ``gradio_client``: one test per endpoint, and clear errors on bad input."""
 
 from __future__ import annotations
 
-import threading
+import csv
+import io
+import json
 
 import pytest
 
 from demo.screenshot import GIFT_CARD_EXAMPLES
-from demo.service import DemoLimits, DemoService, split_examples
 from intentmeta import IntentClassifier
 
-
-@pytest.fixture
-def service(toy_classifier, tmp_path) -> DemoService:
-    return DemoService(toy_classifier, tmp_path / "registry")
+pytestmark = pytest.mark.integration
 
 
-def snapshot(clf: IntentClassifier) -> dict[str, list[str]]:
-    return {name: clf.examples(name) for name in clf.intents}
-
-
-# --------------------------------------------------------------------------- the service
-def test_split_examples_reads_one_example_per_line_and_drops_blank_lines():
-    assert split_examples(" a \n\n b\r\n  \n") == ["a", "b"]
-    assert split_examples(["a", "  ", " c"]) == ["a", "c"]
-
-
-def test_added_intent_is_used_by_the_next_classification(service):
-    result = service.add_intent("gift_card", "gift card balance\ngift card value\nmy gift card")
-    assert "added intent 'gift_card' with 3 example(s)" in result.message
-    assert service.classify("how much is on my gift card").intent == "gift_card"
-
-
-def test_each_change_is_saved_so_a_restart_keeps_it(service, fake_encoder):
-    service.add_intent("gift_card", ["gift card balance", "gift card value"])
-    service.add_examples("refund", ["refund to my card please"])
-    service.remove_intent("greeting")
-    reloaded = IntentClassifier.load(service.registry_dir, encoder=fake_encoder)
-    assert snapshot(reloaded) == snapshot(service.classifier)
-    assert "greeting" not in reloaded
-
-
-def test_example_that_looks_like_another_intent_gets_a_warning(service):
-    result = service.add_intent("money", ["refund my money now", "cash please", "pay me"])
-    assert any("'refund'" in warning for warning in result.warnings)
-    assert "money" in service.classifier
-
-
-def test_too_few_examples_get_a_warning(service):
-    result = service.add_intent("gift_card", ["gift card balance"])
-    assert any("3 to 10" in warning for warning in result.warnings)
-
-
-@pytest.mark.parametrize(
-    ("name", "problem"),
-    [
-        ("line\nbreak", "control or format"),
-        ("OOS", "reserved"),
-        ("ｏｏｓ", "reserved"),
-        ("", "empty"),
-        ("x" * 101, "limit is 100"),
-        ("refund", "already exists"),
-    ],
-)
-def test_bad_intent_names_are_refused_and_nothing_changes(service, tmp_path, name, problem):
-    before = snapshot(service.classifier)
-    with pytest.raises(ValueError, match=problem):
-        service.add_intent(name, ["gift card balance", "gift card value"])
-    assert snapshot(service.classifier) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing saved, nothing escaped
-
-
-def test_oversized_inputs_are_refused_with_a_message_naming_the_limit(toy_classifier):
-    service = DemoService(toy_classifier, limits=DemoLimits(max_message_chars=20, max_examples=2))
-    before = snapshot(toy_classifier)
-    with pytest.raises(ValueError, match="21 characters long; the demo accepts up to 20"):
-        service.classify("x" * 21)
-    with pytest.raises(ValueError, match="3 examples given; the demo accepts up to 2"):
-        service.add_intent("gift_card", ["a", "b", "c"])
-    with pytest.raises(ValueError, match="example 2 is 21 characters long"):
-        service.add_examples("refund", ["ok", "y" * 21])
-    assert snapshot(toy_classifier) == before
-
-
-@pytest.mark.parametrize("text", [None, 42, ["hello"]])
-def test_non_text_messages_are_refused_with_a_type_error(service, text):
-    with pytest.raises(TypeError, match="must be text"):
-        service.classify(text)
-
-
-def test_blank_messages_and_empty_example_lists_are_refused(service):
-    with pytest.raises(ValueError, match="empty"):
-        service.classify("   \n")
-    with pytest.raises(ValueError, match="at least one example"):
-        service.add_intent("gift_card", "\n \n")
-
-
-def test_editing_a_deleted_intent_explains_another_tab_may_have_deleted_it(service):
-    service.remove_intent("greeting")
-    with pytest.raises(KeyError, match="another tab"):
-        service.add_examples("greeting", ["hello again"])
-
-
-def test_correcting_a_message_adds_it_to_an_existing_or_a_new_intent(service):
-    result = service.correct("hello my parcel is lost", "track_order")
-    assert "hello my parcel is lost" in service.classifier.examples("track_order")
-    assert "now classified as" in result.message
-    service.correct("gift card balance", "gift_card")
-    assert service.classifier.examples("gift_card") == ["gift card balance"]
-
-
-def test_settings_keep_the_intents_and_change_the_head_and_threshold(service):
-    before = snapshot(service.classifier)
-    service.apply_settings("matching", 0.99)
-    assert service.classifier.config.head == "matching"
-    assert snapshot(service.classifier) == before
-    assert service.classify("where is my parcel").is_out_of_scope
-    with pytest.raises(ValueError, match="between -1 and 1"):
-        service.apply_settings("prototypical", 5.0)
-
-
-def test_several_tabs_editing_at_once_lose_nothing(service):
-    errors: list[BaseException] = []
-
-    def tab(index: int) -> None:
-        try:
-            for step in range(10):
-                service.add_intent(f"intent_{index}_{step}", [f"word{index} thing{step}"])
-                service.classify(f"word{index} thing{step}")
-                if step % 2:
-                    service.remove_intent(f"intent_{index}_{step}")
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=tab, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    expected = {f"intent_{i}_{s}" for i in range(4) for s in range(0, 10, 2)}
-    assert set(service.classifier.intents) == expected | {"track_order", "refund", "greeting"}
-
-
-# --------------------------------------------------------------------------- the running app
 @pytest.fixture(scope="module")
 def running_app(running_demo):
     return running_demo
@@ -156,27 +26,66 @@ def client(running_app):
     return Client(running_app[1], verbose=False)
 
 
-@pytest.mark.integration
-def test_classify_endpoint_returns_the_intent_its_scores_and_evidence(client):
+def test_classify_returns_the_intent_its_scores_and_its_own_evidence(client):
     answer = client.predict("where is my parcel? it has not arrived", api_name="/classify")
     assert answer["intent"] == "track_order"
     assert 0.0 <= answer["confidence"] <= 1.0
     assert next(iter(answer["scores"])) == "track_order"
-    assert answer["nearest_examples"][0]["intent"] == "track_order"
+    assert [e["intent"] for e in answer["nearest_examples"][:3]] == ["track_order"] * 3
 
 
-@pytest.mark.integration
-def test_intent_added_through_the_api_is_used_by_the_next_classification(running_app, client):
+def test_add_intent_warns_first_and_saves_when_confirmed(running_app, client):
     from gradio_client import Client
+    from gradio_client.exceptions import AppError
 
-    status = client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, api_name="/add_intent")
+    with pytest.raises(AppError, match="(?s)already looks like 'apply_coupon'.*confirm=True"):
+        client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, api_name="/add_intent")
+    assert "gift_card_balance" not in running_app[0].service.classifier
+    status = client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, True, api_name="/add_intent")
     assert "added intent 'gift_card_balance' with 3 example(s)" in status
     other_tab = Client(running_app[1], verbose=False)
     answer = other_tab.predict("how much is left on my gift card?", api_name="/classify")
     assert answer["intent"] == "gift_card_balance"
 
 
-@pytest.mark.integration
+def test_list_intents_gives_every_intent_with_its_examples(running_app, client):
+    intents = client.predict(api_name="/list_intents")
+    clf = running_app[0].service.classifier
+    assert [item["name"] for item in intents] == clf.intents
+    assert intents[0]["examples"] == clf.examples(clf.intents[0])
+
+
+def test_examples_are_added_and_removed(running_app, client):
+    text = "has my parcel left the warehouse"
+    assert "added 1 example(s)" in client.predict("track_order", text, api_name="/add_examples")
+    assert text in running_app[0].service.classifier.examples("track_order")
+    assert "deleted 1 example(s)" in client.predict(
+        "track_order", text, api_name="/remove_examples"
+    )
+    assert text not in running_app[0].service.classifier.examples("track_order")
+
+
+def test_a_removed_intent_comes_back_with_undo(running_app, client):
+    service = running_app[0].service
+    count = len(service.classifier.examples("goodbye"))
+    assert "deleted intent 'goodbye'" in client.predict("goodbye", api_name="/remove_intent")
+    assert "goodbye" not in service.classifier
+    assert "undid: deleted intent 'goodbye'" in client.predict(api_name="/undo")
+    assert len(service.classifier.examples("goodbye")) == count
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_gives_every_example_as_csv_or_json(running_app, client, fmt):
+    text = client.predict(fmt, api_name="/export")
+    clf = running_app[0].service.classifier
+    if fmt == "csv":
+        pairs = [(row["intent"], row["example"]) for row in csv.DictReader(io.StringIO(text))]
+    else:
+        items = json.loads(text)["intents"]
+        pairs = [(item["name"], example) for item in items for example in item["examples"]]
+    assert pairs == [(name, example) for name in clf.intents for example in clf.examples(name)]
+
+
 @pytest.mark.parametrize(
     ("endpoint", "arguments", "message"),
     [
@@ -184,23 +93,50 @@ def test_intent_added_through_the_api_is_used_by_the_next_classification(running
         ("/classify", (None,), "must be text"),
         ("/classify", ("a" * 300_000,), "300,000 characters long"),
         ("/classify", ("x" * 2_001,), "2,001 characters long; the demo accepts up to 2,000"),
-        ("/add_intent", ("OOS", "a\nb"), "reserved for out-of-scope"),
         ("/add_intent", ("new_intent", ""), "give at least one example"),
+        ("/add_intent", ("", "an example"), "empty"),
+        ("/add_intent", ("OOS", "a\nb"), "reserved for out-of-scope"),
         ("/add_intent", ("bulk", "\n".join(f"e {i}" for i in range(51))), "up to 50 at a time"),
+        ("/add_examples", ("no_such_intent", "an example"), "no intent named 'no_such_intent'"),
+        ("/add_examples", ("track_order", " \n "), "give at least one example"),
+        ("/remove_examples", ("track_order", "never added"), "has no example 'never added'"),
+        ("/remove_examples", ("no_such_intent", "x"), "no intent named 'no_such_intent'"),
+        ("/remove_intent", ("no_such_intent",), "no intent named 'no_such_intent'"),
+        ("/export", ("xml",), "unknown format 'xml'"),
     ],
 )
-def test_bad_input_through_the_api_gets_a_clear_message(
+def test_bad_input_through_the_api_gets_a_clear_message_and_changes_nothing(
     running_app, client, endpoint, arguments, message
 ):
     from gradio_client.exceptions import AppError
 
-    before = running_app[0].service.classifier.intents
+    service = running_app[0].service
+    before = {name: service.classifier.examples(name) for name in service.classifier.intents}
     with pytest.raises(AppError, match=message):
         client.predict(*arguments, api_name=endpoint)
-    assert running_app[0].service.classifier.intents == before
+    after = {name: service.classifier.examples(name) for name in service.classifier.intents}
+    assert after == before
 
 
-@pytest.mark.integration
+def test_undo_with_nothing_left_to_undo_says_so(tmp_path, real_encoder):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    from demo.app import build_app
+    from demo.screenshot import free_port
+
+    clf = IntentClassifier(encoder=real_encoder)
+    clf.add_intent("greeting", ["hello there"])
+    app = build_app(clf, tmp_path / "registry")
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with pytest.raises(AppError, match="no earlier version"):
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict(api_name="/undo")
+    finally:
+        app.close()
+
+
 def test_launch_binds_loopback_and_saves_to_a_default_registry(real_encoder, tmp_path, monkeypatch):
     import gradio as gr
 
@@ -217,7 +153,6 @@ def test_launch_binds_loopback_and_saves_to_a_default_registry(real_encoder, tmp
     )
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize(
     "text",
     ["📦 where is my parcel? 🙏", "أين طلبي؟ where is my order", "where is\x00 my\tparcel\x07"],

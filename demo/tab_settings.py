@@ -1,0 +1,186 @@
+"""The Settings tab: the served registry's settings, explained; restore the built-in intents."""
+
+from __future__ import annotations
+
+import statistics
+
+import gradio as gr
+
+from intentmeta import IntentClassifier
+from intentmeta.builtin import builtin_intents
+
+from .adapters import effective_thresholds
+from .safe_text import as_text
+from .service import DemoService, EditResult
+from .widgets import (
+    USER_ERRORS,
+    TabParts,
+    confirm_panel,
+    error_markdown,
+    markdown,
+    result_markdown,
+)
+
+HEADS = {
+    "prototypical": "each intent is the mean of its examples: steady with 3-10 examples (default)",
+    "matching": "each message is compared with every example: better when an intent has several "
+    "unlike phrasings",
+}
+THRESHOLD_MODES = {
+    "auto": "each intent gets its own threshold from how alike its examples are",
+    "fixed": "one cosine similarity for every intent (set below)",
+    "off": "never answer out of scope: every message gets the closest intent",
+}
+
+
+def settings_view(service: DemoService) -> tuple[str, str, float, str]:
+    """The form's values for the served registry: head, mode, fixed value, explanation."""
+    config = service.classifier.config
+    threshold = config.oos_threshold
+    fixed = isinstance(threshold, (int, float))
+    mode = "fixed" if fixed else "off" if threshold is None else "auto"
+    return config.head, mode, float(threshold) if fixed else 0.5, explain(service)
+
+
+def explain(service: DemoService) -> str:
+    """One line per setting saying what the served registry does now."""
+    config = service.classifier.config
+    lines = [f"- **Head:** {config.head}: {HEADS.get(config.head, '')}."]
+    threshold = config.oos_threshold
+    if threshold == "auto":
+        values = list(effective_thresholds(service.classifier).values())
+        if values:
+            lines.append(
+                f"- **Out of scope:** auto — works out to a cosine threshold of {min(values):.2f} "
+                f"to {max(values):.2f} across the {len(values)} intents (median "
+                f"{statistics.median(values):.2f}); a message less similar to its best intent "
+                "is answered *out of scope*."
+            )
+        else:
+            lines.append("- **Out of scope:** auto — no intents yet.")
+    elif threshold is None:
+        lines.append(f"- **Out of scope:** off — {THRESHOLD_MODES['off']}.")
+    else:
+        lines.append(
+            f"- **Out of scope:** fixed at cosine {float(threshold):.2f} for every intent."
+        )
+    return "\n".join(lines)
+
+
+def apply_settings(service: DemoService, head: str, threshold: float | str | None) -> EditResult:
+    """Serve the same intents with another head or out-of-scope threshold (saved, undoable)."""
+    if head not in HEADS:
+        raise ValueError(f"the head must be one of {sorted(HEADS)}, not {head!r}")
+    if isinstance(threshold, (int, float)) and not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"the threshold must be between -1 and 1, not {threshold}")
+
+    def rebuild(old: IntentClassifier) -> IntentClassifier:
+        new = IntentClassifier(
+            encoder=old.encoder,
+            head=head,
+            oos_threshold=threshold,
+            top_k=old.config.top_k,
+        )
+        names = old.intents
+        texts = [text for name in names for text in old.examples(name)]
+        if texts:
+            new.fit(texts, [name for name in names for _ in old.examples(name)])
+        return new
+
+    service.replace_classifier(f"settings: {head} head, threshold {threshold}", rebuild)
+    shown = "off" if threshold is None else threshold
+    return EditResult(f"now using the {head} head, out-of-scope threshold {shown}")
+
+
+def restore_question(service: DemoService) -> str:
+    """What restoring the built-in intents loses, as a question."""
+    builtin = builtin_intents("ecommerce")
+    custom = [name for name in service.classifier.intents if name not in builtin]
+    lost = ", ".join(f"{name!r}" for name in custom[:10]) + (" …" if len(custom) > 10 else "")
+    return (
+        f"Replace all {len(service.classifier)} intents with the {len(builtin)} built-in ones? "
+        + (f"Lost: {len(custom)} custom intent(s) ({lost}), " if custom else "Lost: ")
+        + "and every example added to the built-in intents. Undo last change brings them back."
+    )
+
+
+def restore_builtin(service: DemoService) -> EditResult:
+    """Replace every intent with the built-in e-commerce set, keeping the settings."""
+
+    def rebuild(old: IntentClassifier) -> IntentClassifier:
+        config = old.config
+        return IntentClassifier.from_builtin(
+            "ecommerce",
+            encoder=old.encoder,
+            head=config.head,
+            head_weights=config.head_weights,
+            oos_threshold=config.oos_threshold,
+            top_k=config.top_k,
+        )
+
+    service.replace_classifier("restored the built-in intents", rebuild)
+    return EditResult(f"restored the {len(service.classifier)} built-in e-commerce intents")
+
+
+def build(service: DemoService) -> TabParts:
+    """The Settings tab's components and events."""
+    with gr.Tab("Settings", elem_id="tab-settings") as tab:
+        head = gr.Radio(
+            list(HEADS),
+            label="Few-shot head",
+            elem_id="settings-head",
+            info="; ".join(f"{k}: {v}" for k, v in HEADS.items()),
+        )
+        mode = gr.Radio(
+            list(THRESHOLD_MODES),
+            label="Out-of-scope threshold",
+            elem_id="settings-mode",
+            info="; ".join(f"{k}: {v}" for k, v in THRESHOLD_MODES.items()),
+        )
+        value = gr.Slider(
+            -1.0,
+            1.0,
+            step=0.01,
+            label="Fixed threshold (cosine similarity)",
+            info="used when the threshold is fixed; higher rejects more",
+            elem_id="settings-value",
+        )
+        explanation = markdown(elem_id="settings-explain")
+        apply = gr.Button("Apply settings", variant="primary", elem_id="settings-apply")
+        status = markdown(elem_id="settings-status")
+        restore = gr.Button("Restore the built-in e-commerce intents…", elem_id="restore-button")
+        panel = confirm_panel("restore", "Yes, replace them")
+
+    def on_apply(new_head: str, new_mode: str, fixed: float):
+        threshold = {"auto": "auto", "off": None}.get(new_mode, float(fixed))
+        try:
+            return result_markdown(apply_settings(service, new_head, threshold))
+        except (OSError, *USER_ERRORS) as error:
+            return error_markdown(error)
+
+    def on_restore():
+        try:
+            return result_markdown(restore_builtin(service)), *panel.hide()
+        except USER_ERRORS as error:
+            return error_markdown(error), *panel.hide()
+
+    private = {"api_visibility": "private"}
+    applied = apply.click(on_apply, [head, mode, value], status, **private)
+    restore.click(
+        lambda: panel.show(as_text(restore_question(service))),
+        None,
+        [panel.group, panel.question],
+        **private,
+    )
+    restored = panel.yes.click(on_restore, None, [status, panel.group, panel.question], **private)
+    panel.no.click(panel.hide, None, [panel.group, panel.question], **private)
+    return TabParts(
+        lists=[
+            (head, lambda: settings_view(service)[0]),
+            (mode, lambda: settings_view(service)[1]),
+            (value, lambda: settings_view(service)[2]),
+            (explanation, lambda: settings_view(service)[3]),
+        ],
+        edits=[applied, restored],
+        opened=[tab.select],
+    )
