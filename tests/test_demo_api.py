@@ -1,4 +1,4 @@
-"""The demo's API through ``gradio_client``: one test per endpoint, and clear errors on bad input."""
+"""The demo's API through ``gradio_client``: each endpoint, and a clear error on bad input."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_add_intent_warns_first_and_saves_when_confirmed(running_app, client):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    with pytest.raises(AppError, match="(?s)already looks like 'apply_coupon'.*confirm=True"):
+    with pytest.raises(AppError, match=r"(?s)already looks like 'apply_coupon'.*confirm=True"):
         client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, api_name="/add_intent")
     assert "gift_card_balance" not in running_app[0].service.classifier
     status = client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, True, api_name="/add_intent")

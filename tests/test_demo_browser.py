@@ -309,16 +309,16 @@ def test_planted_html_renders_as_text_and_fetches_nothing(demo, page, requests_m
     tab(page, "Manage intents")
     choose(page, "manage-pick", "planted")
     expect(page.locator("#manage-examples")).to_contain_text("evil.invalid")
+    choose(page, "manage-pick", PLANTED_NAME)
+    expect(page.locator("#manage-examples")).to_contain_text("planted name example")
+    chat(page, "planted name example")
+    expect(page.locator("#top")).to_contain_text(PLANTED_NAME)
     tab(page, "Examples")
     box(page, "example-search").fill("planted")
     expect(page.locator("#example-table")).to_contain_text("evil.invalid")
     tab(page, "Review")
     page.locator("#review-refresh").click()
     page.wait_for_timeout(500)
-    choose(page, "manage-pick", PLANTED_NAME)
-    expect(page.locator("#manage-examples")).to_contain_text("planted name example")
-    chat(page, "planted name example")
-    expect(page.locator("#top")).to_contain_text(PLANTED_NAME)
     for selector in (
         "#planted-link",
         "#planted-img",

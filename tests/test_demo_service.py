@@ -1,4 +1,4 @@
-"""The demo's logic without a browser: previews, undo, saving, example edits, files, review, tests."""
+"""The demo's logic without a browser: previews, undo, saving, examples, files, review, tests."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def test_a_failed_save_undoes_the_change_and_names_no_path(service, fake_encoder
         raise SafetensorError("Error while serializing: IoError(Os { code: 13 })")
 
     monkeypatch.setattr(IntentClassifier, "save", refuse)
-    with pytest.raises(SaveFailed, match="NOT saved.*nothing changed") as failure:
+    with pytest.raises(SaveFailed, match=r"NOT saved.*nothing changed") as failure:
         service.add_intent("gift_card", ["gift card balance"], confirm=True)
     assert str(service.registry_dir) not in str(failure.value)
     assert snapshot(service.classifier) == before == on_disk(service, fake_encoder)
@@ -293,8 +293,13 @@ def test_review_groups_out_of_scope_messages_by_meaning(fake_encoder, toy_intent
 # --------------------------------------------------------------------------- test run
 def test_a_labelled_csv_gives_accuracy_per_intent_figures_and_a_matrix(service, tmp_path):
     labelled = tmp_path / "labelled.csv"
-    rows = [("text", "intent"), ("my parcel tracking", "track_order"), ("hello hi", "greeting"),
-            ("money refund", "refund"), ("parcel money", "refund")]
+    rows = [
+        ("text", "intent"),
+        ("my parcel tracking", "track_order"),
+        ("hello hi", "greeting"),
+        ("money refund", "refund"),
+        ("parcel money", "refund"),
+    ]
     with labelled.open("w", newline="", encoding="utf-8") as file:
         csv.writer(file).writerows(rows)
     texts, expected = read_labelled(labelled)
