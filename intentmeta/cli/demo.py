@@ -32,6 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     demo.add_argument("--port", type=port_number, default=7860, help="port (default: 7860)")
+    demo.add_argument(
+        "--no-log",
+        action="store_true",
+        help="do not log chat messages for the Review tab (default: logged beside the registry)",
+    )
     demo.set_defaults(func=run_demo)
 
 
@@ -78,5 +83,7 @@ def demo_app() -> ModuleType:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Launch the demo until interrupted."""
-    demo_app().launch(registry=args.registry, host=args.host, port=args.port)
+    demo_app().launch(
+        registry=args.registry, host=args.host, port=args.port, log_messages=not args.no_log
+    )
     return 0
