@@ -8,6 +8,7 @@ rejects or answers with low confidence, grouped by similarity.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -71,7 +72,8 @@ class MessageLog:
             "best_intent": prediction.best_intent,
             "confidence": round(prediction.confidence, 4),
         }
-        with self._lock:
+        # A log that cannot be written (read-only registry, full disk) never stops a chat.
+        with self._lock, contextlib.suppress(OSError):
             with open(self.path, "a", encoding="utf-8") as file:
                 file.write(json.dumps(entry, ensure_ascii=False) + "\n")
             if self.path.stat().st_size > 2_000 * self.settings.cap:  # rarely: trim to the cap

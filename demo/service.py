@@ -321,7 +321,8 @@ class DemoService:
         try:
             self.classifier.save(self.registry_dir)
         except Exception as error:  # OSError, SafetensorError, RegistryError ...: all the same here
-            reason = getattr(error, "strerror", None) or type(error).__name__
+            reason = getattr(error, "reason", None) or getattr(error, "strerror", None)
+            reason = reason or type(error).__name__  # never str(error): it may name a path
             try:
                 self._classifier = IntentClassifier.load(
                     self.registry_dir, encoder=self.classifier.encoder

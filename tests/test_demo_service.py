@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import threading
 
 import pytest
+from faults import FAULTS, fault, world_readable_temporary_directory
 from safetensors import SafetensorError
 
 from demo import example_edits, tab_settings
@@ -169,6 +171,21 @@ def test_settings_are_saved_and_undone_like_any_edit(service, fake_encoder):
 def test_auto_threshold_is_explained_with_what_it_works_out_to(service):
     tab_settings.apply_settings(service, "prototypical", "auto")
     assert "works out to a cosine threshold of" in tab_settings.explain(service)
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS))
+def test_a_save_that_fails_for_real_leaves_memory_and_disk_agreeing(toy_classifier, kind):
+    directory = world_readable_temporary_directory() / "registry"
+    try:
+        service = DemoService(toy_classifier, directory)
+        before = snapshot(service.classifier)
+        with fault(kind, directory), pytest.raises(SaveFailed, match="NOT saved") as failure:
+            service.add_intent("gift_card", ["gift card balance"], confirm=True)
+        assert str(directory) not in str(failure.value)
+        assert snapshot(service.classifier) == before == on_disk(service, toy_classifier.encoder)
+        assert service.add_intent("gift_card", ["gift card balance"], confirm=True).message
+    finally:
+        shutil.rmtree(directory.parent, ignore_errors=True)
 
 
 def test_a_failed_save_undoes_the_change_and_names_no_path(service, fake_encoder, monkeypatch):
