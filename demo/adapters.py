@@ -1,7 +1,7 @@
 """The few places where the demo reaches library features that other work is still changing.
 
-Each function is the demo's whole contract with one feature; when the library's own API lands,
-the body becomes one call to it and nothing else in the demo changes.
+Each function is the demo's whole contract with one feature, so a change of the library's API is
+a change here only.
 """
 
 from __future__ import annotations
@@ -70,40 +70,35 @@ _STOP_WORDS = frozenset(
 
 @dataclass(frozen=True)
 class MessageGroup:
-    """Messages that say the same thing: a candidate new intent.
+    """Messages that say the same thing: a candidate new intent, or more of a known one.
 
     Attributes:
-        name: A suggested intent name from the group's distinctive words.
+        name: A suggested intent name from the group's distinctive words (or the known intent).
         texts: The messages, most representative first.
+        known: The existing intent these messages belong to, if discovery matched one.
     """
 
     name: str
     texts: tuple[str, ...]
+    known: str | None = None
 
 
 def group_messages(clf: IntentClassifier, texts: list[str]) -> list[MessageGroup]:
-    """Group similar messages, largest group first.
+    """Group similar messages with ``clf.discover``, largest group first.
 
-    Uses average-linkage clustering of the classifier's own embeddings (cosine distance below 0.5
-    joins two groups) until ``clf.discover(texts)`` is available.
+    Messages that discovery matches to a known intent form one group per intent (``known``).
     """
     texts = list(dict.fromkeys(texts))
     if len(texts) < 2:
         return [MessageGroup(_suggest_name(texts), tuple(texts))] if texts else []
-    from sklearn.cluster import AgglomerativeClustering
-
-    embeddings = clf.encoder.encode(texts).float().numpy()  # (n_texts, dim), unit rows
-    labels = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="average", distance_threshold=0.5
-    ).fit_predict(embeddings)
-    groups = []
-    for label in sorted(set(labels), key=lambda lab: -int((labels == lab).sum())):
-        members = [i for i, lab in enumerate(labels) if lab == label]
-        centre = embeddings[members].mean(axis=0)  # (dim,)
-        ranked = sorted(members, key=lambda i: -float(embeddings[i] @ centre))
-        group = [texts[i] for i in ranked]
-        groups.append(MessageGroup(_suggest_name(group), tuple(group)))
-    return groups
+    found = clf.discover(texts)
+    groups = [MessageGroup(group.name, tuple(group.texts)) for group in found.groups]
+    by_intent: dict[str, list[str]] = {}
+    for text, label in zip(found.texts, found.labels, strict=True):
+        if isinstance(label, str):
+            by_intent.setdefault(label, []).append(text)
+    groups += [MessageGroup(name, tuple(group), known=name) for name, group in by_intent.items()]
+    return sorted(groups, key=lambda group: -len(group.texts))
 
 
 def _suggest_name(texts: list[str]) -> str:
@@ -118,6 +113,8 @@ def _suggest_name(texts: list[str]) -> str:
 
 def effective_thresholds(clf: IntentClassifier) -> dict[str, float]:
     """Each intent's out-of-scope cosine threshold as the classifier applies it now."""
+    if hasattr(clf, "out_of_scope_thresholds"):  # the library's own, once it has one
+        return dict(clf.out_of_scope_thresholds())
     with clf._lock:  # until the out-of-scope module offers this: a read of its current state
         registry = clf._registry
         labels, names = list(registry.column_labels), list(registry.column_names)

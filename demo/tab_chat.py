@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from intentmeta import Prediction
+from intentmeta import OUT_OF_SCOPE, Prediction
 
 from .safe_text import as_text
 from .service import DemoService, percent
@@ -29,7 +29,11 @@ def reply_markdown(prediction: Prediction) -> str:
 
 def label_value(prediction: Prediction) -> dict[str, float]:
     """The answers for ``gr.Label``: "out of scope" among them when the classifier says so."""
-    scores = dict(prediction.scores)
+    # "oos" is the library's key for out of scope (no intent may have that name).
+    scores = {
+        OUT_OF_SCOPE_LABEL if name == OUT_OF_SCOPE else name: p
+        for name, p in prediction.scores.items()
+    }
     if prediction.is_out_of_scope and OUT_OF_SCOPE_LABEL not in scores:
         scores = {OUT_OF_SCOPE_LABEL: prediction.confidence, **scores}
     return scores

@@ -15,7 +15,7 @@ SHOWN_PER_GROUP = 8
 def build(service: DemoService, after_edit: list) -> TabParts:
     """The Review tab; ``after_edit`` will hold ``(fn, outputs)`` to refresh the other tabs."""
     with gr.Tab("Review", elem_id="tab-review") as tab:
-        groups = gr.State([])  # per browser tab: [(suggested name, [texts])], largest first
+        groups = gr.State([])  # per browser tab: [(suggested name, [texts], known intent or None)]
         markdown(
             value="Messages that the intents reject (out of scope) or answer with low "
             "confidence, grouped by meaning. Turn a group into a new intent, or add it to one."
@@ -34,7 +34,7 @@ def build(service: DemoService, after_edit: list) -> TabParts:
 
         def current_groups() -> list:
             return [
-                (group.name, list(group.texts[: service.limits.max_examples]))
+                (group.name, list(group.texts[: service.limits.max_examples]), group.known)
                 for group in review_groups(service.classifier, service.log)
             ]
 
@@ -58,11 +58,12 @@ def build(service: DemoService, after_edit: list) -> TabParts:
         def show(found: list):
             if not found:
                 markdown(value="*Nothing to review: press **Find groups** after some chats.*")
-            for index, (name, texts) in enumerate(found):
+            for index, (name, texts, known) in enumerate(found):
                 with gr.Group(elem_classes=["review-group"], elem_id=f"review-group-{index}"):
                     more = f" (and {len(texts) - SHOWN_PER_GROUP} more)" if len(texts) > 8 else ""
+                    fits = f", close to **{as_text(known)}**" if known else ""
                     markdown(
-                        value=f"**{len(texts)} message(s)**{more}\n"
+                        value=f"**{len(texts)} message(s)**{fits}{more}\n"
                         + "\n".join(f"- {as_text(t)}" for t in texts[:SHOWN_PER_GROUP])
                     )
                     with gr.Row():
@@ -72,7 +73,7 @@ def build(service: DemoService, after_edit: list) -> TabParts:
                         new_btn = gr.Button("New intent from these", variant="primary")
                         target = gr.Dropdown(
                             choices=service.classifier.intents,
-                            value=None,
+                            value=known,
                             label="or add them to",
                             interactive=True,
                             scale=2,
