@@ -48,6 +48,12 @@ def open_registry(registry_dir: str | os.PathLike) -> IntentClassifier:
     return classifier
 
 
+def undo_label(service: DemoService) -> str:
+    """The undo button's text: what it would undo."""
+    change = service.last_change()
+    return f"Undo: {change}" if change else "Undo last change"
+
+
 def build_app(
     classifier: IntentClassifier,
     registry_dir: str | os.PathLike | None = None,
@@ -91,6 +97,7 @@ def build_app(
                 tab_settings.build(service),
             ]
         lists = [pair for part in parts for pair in part.lists]
+        lists.append((undo, lambda: gr.Button(value=undo_label(service))))
         outputs = [component for component, _ in lists]
 
         def refresh():
