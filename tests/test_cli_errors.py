@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from faults import fault, world_readable_temporary_directory
 from test_cli import FakeClassifier
 
 import intentmeta
+import intentmeta.cli.demo
 from intentmeta.cli import main
 
 
@@ -30,6 +32,12 @@ def registry(fake_classifier):
                  "--empty"]) == 0  # fmt: skip
     yield directory
     shutil.rmtree(parent, ignore_errors=True)
+
+
+def fake_demo_app(launched: list):
+    """Stands in for ``intentmeta.cli.demo.demo_app``: records launches instead of serving."""
+    app = SimpleNamespace(launch=lambda **kwargs: launched.append(kwargs))
+    return lambda: app
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -65,6 +73,7 @@ def test_a_failed_save_is_one_error_line_saying_nothing_was_added(registry, caps
 )
 def test_an_empty_registry_path_is_a_usage_error(fake_classifier, tmp_path, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(intentmeta.cli.demo, "demo_app", fake_demo_app([]))  # never serve
     assert main(argv) == 2
     assert list(tmp_path.iterdir()) == []  # nothing saved into the current directory
 
