@@ -70,8 +70,12 @@ def take_screenshot(out: str, chromium: str = CHROMIUM) -> None:
             page.locator("#add-name").locator("input, textarea").first.fill("gift_card_balance")
             page.locator("#add-examples").locator("textarea").first.fill(GIFT_CARD_EXAMPLES)
             page.locator("#add-button").click()
-            page.locator("#add-yes").click()  # the preview warns that "voucher" reads as a coupon
-            page.locator("#add-status").get_by_text("added intent").wait_for()
+            added = page.locator("#add-status").get_by_text("added intent")
+            save_anyway = page.locator("#add-yes")  # a preview, if "voucher" reads as a coupon
+            added.or_(save_anyway).first.wait_for()
+            if save_anyway.is_visible():
+                save_anyway.click()
+            added.wait_for()
             page.get_by_role("tab", name="Chat").click()
             _send(page, QUESTION, 2)
             page.screenshot(path=out)

@@ -38,9 +38,10 @@ def test_add_intent_warns_first_and_saves_when_confirmed(running_app, client):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
+    coupon = "how do i use a discount code"  # apply_coupon's own example
     with pytest.raises(AppError, match=r"(?s)already looks like 'apply_coupon'.*confirm=True"):
-        client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, api_name="/add_intent")
-    assert "gift_card_balance" not in running_app[0].service.classifier
+        client.predict("coupon_help", coupon, api_name="/add_intent")
+    assert "coupon_help" not in running_app[0].service.classifier
     status = client.predict("gift_card_balance", GIFT_CARD_EXAMPLES, True, api_name="/add_intent")
     assert "added intent 'gift_card_balance' with 3 example(s)" in status
     other_tab = Client(running_app[1], verbose=False)
