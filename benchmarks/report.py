@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import report_logs
-
 HEADING = "## Performance (issue: performance)"
 
 
@@ -81,7 +79,6 @@ def render(r: dict) -> str:
         f"{add_10k:.2f} ms | {_verdict(add_10k <= 20.0)} |",
         f"| quantized backend ≥ 2× faster, ≤ 0.5 points lost | {q['speedup']:.2f}×, "
         f"{loss:+.2f} points lost | {'default' if r['quantized_passes'] else 'opt-in only'} |",
-        *(report_logs.target_rows(r) if "classify_file" in r else []),
         "",
         "### One short message (12 tokens)",
         "",
@@ -173,8 +170,6 @@ def render(r: dict) -> str:
         ),
         "",
     ]
-    if "classify_file" in r:
-        lines += report_logs.section(r)
     return "\n".join(lines)
 
 

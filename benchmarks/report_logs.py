@@ -1,6 +1,15 @@
-"""Markdown for the issue-14 figures: classify-file, Spark, the ONNX Runtime int8 backend."""
+"""The issue-14 section of BENCHMARKS.md: classify-file, Spark, the ONNX Runtime int8 backend.
+
+A section of its own (written by ``make bench`` after the Performance one), so the two are
+rendered and merged independently.
+"""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HEADING = "## Whole logs, Spark and the ONNX backend (issue 14)"
 
 
 def _verdict(ok: bool) -> str:
@@ -13,11 +22,12 @@ def target_rows(r: dict) -> list[str]:
     largest = max(files["runs"], key=int)
     ratio = files["runs"][largest]["ratio"]
     peak = max(run["peak_rss_mb"] for run in files["runs"].values())
+    sizes = " and ".join(f"{int(n):,}" for n in sorted(files["runs"], key=int))
     loss = r["onnx_accuracy"]["loss_points"]
     return [
         f"| `classify-file` on {int(largest):,} messages ≥ 0.95× the bare encoder's batched "
         f"throughput | {ratio:.3f}× | {_verdict(ratio >= 0.95)} |",
-        f"| `classify-file` peak RSS ≤ 1.5 GB (10k and 100k) | {peak:,.0f} MB | "
+        f"| `classify-file` peak RSS ≤ 1.5 GB ({sizes} messages) | {peak:,.0f} MB | "
         f"{_verdict(peak <= 1536)} |",
         f"| Spark local[2] vs local[1] (reported) | {spark['speedup']:.2f}× | reported |",
         f"| ONNX int8 ≥ 3× torch fp32 per message, ≤ 0.5 points lost | {onnx['speedup']:.2f}×, "
@@ -31,9 +41,21 @@ def _ms(stats: dict) -> str:
 
 
 def section(r: dict) -> list[str]:
-    """The sub-sections, after the other Performance figures."""
+    """The section's lines, heading included."""
     files, spark, onnx, acc = r["classify_file"], r["spark"], r["onnx_speed"], r["onnx_accuracy"]
+    m = r["machine"]
     lines = [
+        HEADING,
+        "",
+        f"`make bench` (`benchmarks/run_all.py`: `log_bench.py`, `onnx_int8.py`), {m['date']}, "
+        f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['torch_threads']} "
+        f"thread(s), run under the team's CPU lock. Ratios compare figures of this same run. Raw "
+        "numbers: `results/bench.json`.",
+        "",
+        "| Target | Measured | Verdict |",
+        "|---|---|---|",
+        *target_rows(r),
+        "",
         "### Classifying a log (`intentmeta classify-file`)",
         "",
         f"Synthetic CSV logs (built-in e-commerce examples with a greeting, a closing and a "
@@ -98,3 +120,15 @@ def section(r: dict) -> list[str]:
         "",
     ]
     return lines
+
+
+def write_section(path: Path, results: dict) -> None:
+    """Replace this section of ``path`` (up to the next ``## `` heading), or append it."""
+    text = path.read_text() if path.exists() else ""
+    rendered = "\n".join(section(results))
+    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: rendered + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + rendered + "\n"
+    path.write_text(text.rstrip("\n") + "\n")

@@ -23,6 +23,7 @@ import capacity
 import latency
 import log_bench
 import onnx_int8
+import report_logs
 import scale
 import shortlist
 import torch
@@ -104,6 +105,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     write_section(Path(args.markdown), results)
+    report_logs.write_section(Path(args.markdown), results)
     print(f"[bench] wrote {out} and {args.markdown} in {results['total_seconds']:.0f} s")
 
 
