@@ -105,3 +105,18 @@ def test_the_library_imports_and_classifies_without_gradio_or_matplotlib():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "track"
+
+
+def test_the_demo_imports_itself_relatively_so_it_works_installed_as_intentmeta_demo():
+    absolute = []
+    for path in sorted((ROOT / "demo").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            absolute += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "demo"]
+    assert absolute == []
