@@ -47,10 +47,12 @@ def section(r: dict) -> list[str]:
     lines = [
         HEADING,
         "",
-        f"`make bench` (`benchmarks/run_all.py`: `log_bench.py`, `onnx_int8.py`), {m['date']}, "
-        f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['torch_threads']} "
-        f"thread(s), run under the team's CPU lock. Ratios compare figures of this same run. Raw "
-        "numbers: `results/bench.json`.",
+        f"`make bench`, or `python benchmarks/run_all.py --only-logs` for this section alone "
+        f"(`log_bench.py`, `onnx_int8.py`); this run: `{r.get('command', 'make bench')}`, "
+        f"{m['date']}, {m['cpu']}, {m['cores']} cores, torch {m['torch']} with "
+        f"{m['torch_threads']} thread(s), under the team's CPU lock. Ratios compare figures of "
+        "this same run. Raw numbers: `results/bench.json` (`results/bench_logs.json` with "
+        "`--only-logs`).",
         "",
         "| Target | Measured | Verdict |",
         "|---|---|---|",
