@@ -1,0 +1,378 @@
+"""Open-intent benchmark: some intents known from K examples, the others arrive unannounced.
+
+The standard protocol of open intent classification (Shu et al. 2017; Zhang et al. 2021): per
+seed, keep 25 / 50 / 75 % of a data set's intents as *known* (K examples each, drawn from
+``train``); every test message of the other intents must be answered "out of scope". CLINC150
+adds its own out-of-scope split (all 150 intents known, ``oos_test`` to reject).
+
+The classifier under test is ``IntentClassifier()`` as shipped, fitted through its public API on
+an encoder that returns cached embeddings. Baselines on the same embeddings and the same head
+choose their single threshold on *validation* episodes of the same cell (data set, ratio, K):
+
+- ``msp``: maximum softmax probability of the default head (Hendrycks & Gimpel 2017);
+- ``cosine``: cosine of the message to the winning intent's prototype;
+- ``lr``: scikit-learn logistic regression on the support set, maximum probability.
+
+Validation episodes: CLINC150 ``val`` (+ ``oos_val``); BANKING77 30 % of each intent's ``train``
+rows held out, support drawn from the rest. Nothing is ever fitted or chosen on ``test``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from intentmeta.data import holdout_split, load_dataset, load_out_of_scope
+from intentmeta.embedding_cache import EmbeddingCache, encoder_key
+from intentmeta.encoder import SentenceEncoder, mean_pool
+
+#: Truth label of a message that fits none of the known intents.
+OPEN = None
+
+
+@dataclass
+class OpenPool:
+    """Where one split's episodes draw from.
+
+    Attributes:
+        support: Candidate examples of each intent (K are drawn per known intent).
+        queries: Messages to classify, by their true intent.
+        oos: The data set's own out-of-scope messages (CLINC150 only).
+    """
+
+    support: dict[str, list[str]]
+    queries: dict[str, list[str]]
+    oos: list[str] = field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        """Every text of the pool, once."""
+        groups = [*self.support.values(), *self.queries.values(), self.oos]
+        return list(dict.fromkeys(t for group in groups for t in group))
+
+
+def _grouped(texts: Sequence[str], labels: Sequence[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for text, label in zip(texts, labels, strict=True):
+        groups.setdefault(label, []).append(text)
+    return groups
+
+
+def load_pool(path: str | Path, split: str) -> OpenPool:
+    """The pool of a BANKING77 or CLINC150 folder for ``split`` ``"val"`` or ``"test"``.
+
+    CLINC150: support from ``train``, queries from ``val`` / ``test`` and ``oos_val`` /
+    ``oos_test``. BANKING77 (no validation split): ``val`` holds out 30 % of each intent's
+    ``train`` rows (seed 0) as queries and draws support from the rest; ``test`` draws support
+    from all of ``train``.
+    """
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', not {split!r}")
+    path = Path(path)
+    train = load_dataset(path, "train")
+    if (path / "data_full.json").is_file() or path.name == "data_full.json":
+        queries = load_dataset(path, split)
+        return OpenPool(
+            _grouped(train.texts, train.labels),
+            _grouped(queries.texts, queries.labels),
+            load_out_of_scope(path, split),
+        )
+    if split == "val":
+        train, held_out = holdout_split(train, 0.3, seed=0)
+        return OpenPool(
+            _grouped(train.texts, train.labels), _grouped(held_out.texts, held_out.labels)
+        )
+    test = load_dataset(path, "test")
+    return OpenPool(_grouped(train.texts, train.labels), _grouped(test.texts, test.labels))
+
+
+@dataclass
+class OpenEpisode:
+    """One seed of one cell: known intents' examples, and messages with their truth."""
+
+    support_texts: list[str]
+    support_intents: list[str]
+    query_texts: list[str]
+    query_truth: list[str | None]  # the intent, or ``OPEN`` (None)
+
+    @property
+    def known(self) -> list[str]:
+        """The known intents, in support order."""
+        return list(dict.fromkeys(self.support_intents))
+
+
+def sample_episode(
+    pool: OpenPool, known_ratio: float, shots: int, seed: int, with_oos: bool = False
+) -> OpenEpisode:
+    """Keep ``known_ratio`` of the intents (at least 2), ``shots`` examples each.
+
+    Args:
+        pool: What to draw from.
+        known_ratio: Share of the intents that are known; the others' messages are open.
+        shots: Examples per known intent.
+        seed: Seeds the choice of known intents and of their examples.
+        with_oos: Also ask the pool's own out-of-scope messages.
+    """
+    rng = random.Random(seed)
+    intents = sorted(pool.support)
+    known = sorted(rng.sample(intents, max(2, round(known_ratio * len(intents)))))
+    support_texts, support_intents = [], []
+    for intent in known:
+        chosen = rng.sample(pool.support[intent], min(shots, len(pool.support[intent])))
+        support_texts += chosen
+        support_intents += [intent] * len(chosen)
+    known_set = set(known)
+    texts, truth = [], []
+    for intent in sorted(pool.queries):
+        texts += pool.queries[intent]
+        truth += [intent if intent in known_set else OPEN] * len(pool.queries[intent])
+    if with_oos:
+        texts += pool.oos
+        truth += [OPEN] * len(pool.oos)
+    return OpenEpisode(support_texts, support_intents, texts, truth)
+
+
+class LayerEncoder:
+    """A second encoder for robustness checks: all-MiniLM-L6-v2 cut after ``layer`` layers.
+
+    The intermediate layer's tokens are mean-pooled and L2-normalised like the final ones; its
+    cosine similarities sit in another range (higher, less spread), which is what a rejection
+    rule must not depend on.
+
+    Args:
+        layer: How many transformer layers to keep (1-6).
+        base: The loaded full encoder whose model and tokenizer are shared.
+
+    Example:
+        >>> encoder = LayerEncoder(3, SentenceEncoder())  # doctest: +SKIP
+    """
+
+    def __init__(self, layer: int, base: SentenceEncoder) -> None:
+        self.layer = layer
+        self.base = base
+        self.name = f"{base.name}@layer{layer}"
+        self.dim = base.dim
+        self.max_length = base.max_length
+
+    @torch.inference_mode()
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        """``(n, dim)`` unit vectors of one batch, running only the first ``layer`` layers."""
+        batch = self.base.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        model = self.base.model
+        kept = model.encoder.layer
+        model.encoder.layer = kept[: self.layer]  # the first layers only; restored below
+        try:
+            hidden = model(**batch).last_hidden_state  # (n, seq, dim)
+        finally:
+            model.encoder.layer = kept
+        return F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1).float()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
+        """``(len(texts), dim)`` layer-``layer`` unit vectors, batched by length."""
+        texts = list(texts)
+        if not texts:
+            return torch.empty(0, self.dim)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[i : i + 64] for i in range(0, len(order), 64)]
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="encoding", unit="batch")
+        out = torch.empty(len(texts), self.dim)
+        for rows in batches:
+            out[rows] = self.forward([texts[i] for i in rows])
+        return out
+
+
+class TableEncoder:
+    """An encoder that looks texts up in a table of precomputed embeddings.
+
+    Example:
+        >>> encoder = TableEncoder("toy", {"hi": torch.ones(2)})
+        >>> encoder.encode(["hi"]).shape
+        torch.Size([1, 2])
+    """
+
+    def __init__(self, name: str, table: dict[str, torch.Tensor]) -> None:
+        self.name = name
+        self.table = table
+        self.dim = len(next(iter(table.values())))
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
+        """``(len(texts), dim)`` stored rows; ``KeyError`` for a text never embedded."""
+        if not texts:
+            return torch.empty(0, self.dim)
+        return torch.stack([self.table[text] for text in texts])
+
+
+def cached_table_encoder(encoder, texts: Sequence[str], cache_dir=None) -> TableEncoder:
+    """Embed ``texts`` through the on-disk cache (encoding only the missing ones)."""
+    from intentmeta.embedding_cache import cached_encode
+
+    texts = list(dict.fromkeys(texts))
+    cache = EmbeddingCache(cache_dir)
+    found = cache.get(encoder_key(encoder), texts)
+    if len(found) < len(texts):
+        rows = cached_encode(encoder, texts, cache_dir=cache_dir)
+        found = dict(zip(texts, rows, strict=True))
+    return TableEncoder(encoder.name, found)
+
+
+def refuse_fitting_on_test(split: str, fitting: bool, what: str = "--fit-confidence") -> None:
+    """Raise if anything would be fitted or chosen on a test split.
+
+    Raises:
+        ValueError: If ``fitting`` and ``split`` names a test split.
+    """
+    if fitting and "test" in str(split).lower():
+        raise ValueError(
+            f"{what} fits on the split it evaluates; refusing split {split!r}: fit on 'val' "
+            "(CLINC150 val, BANKING77 held-out train rows), then evaluate test once"
+        )
+
+
+# ---------------------------------------------------------------------------------- the grid
+@dataclass
+class OpenConfig:
+    """What :func:`evaluate_open` measures."""
+
+    split: str = "test"  # episodes' queries; baselines' thresholds always come from "val"
+    ratios: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])  # known share
+    shots: list[int] = field(default_factory=lambda: [3, 5, 10, 20])
+    seeds: int = 5  # episodes per cell, for 95% CIs
+    with_oos: bool = True  # CLINC150: add the row with every intent known and its oos split
+    baselines: bool = True
+    head: str = "prototypical"
+    encoder: str = "default"  # "default" (all-MiniLM-L6-v2) or "layer3" (its first 3 layers)
+
+
+def load_encoder(name: str):
+    """The encoder object of ``OpenConfig.encoder``: the bundled model or a ``layerN`` cut."""
+    from intentmeta.encoder import shared_encoder
+
+    base = shared_encoder()
+    if name == "default":
+        return base
+    if name.startswith("layer") and name[5:].isdigit():
+        return LayerEncoder(int(name[5:]), base)
+    raise ValueError(f"encoder must be 'default' or 'layerN', not {name!r}")
+
+
+def run_cell(
+    test_pool: OpenPool,
+    val_pool: OpenPool,
+    table: TableEncoder,
+    ratio: float,
+    shots: int,
+    config: OpenConfig,
+) -> dict[str, list[dict[str, float]]]:
+    """Every method's metrics on ``config.seeds`` episodes of one cell (ratio 1: with oos)."""
+    from intentmeta.evaluate_open_methods import (
+        best_threshold,
+        classifier_answers,
+        open_metrics,
+        score_baselines,
+    )
+
+    with_oos = ratio >= 1.0
+
+    def episodes(pool: OpenPool, offset: int) -> list[OpenEpisode]:
+        return [
+            sample_episode(pool, ratio, shots, offset + seed, with_oos)
+            for seed in range(config.seeds)
+        ]
+
+    def baselines(episode: OpenEpisode) -> dict:
+        return score_baselines(
+            table.encode(episode.support_texts),
+            episode.support_intents,
+            table.encode(episode.query_texts),
+            config.head,
+        )
+
+    tested = episodes(test_pool, 0)
+    results: dict[str, list[dict[str, float]]] = {"intentmeta": []}
+    for episode in tested:
+        answers = classifier_answers(
+            table,
+            episode.support_texts,
+            episode.support_intents,
+            episode.query_texts,
+            head=config.head,
+        )
+        results["intentmeta"].append(open_metrics(answers, episode.query_truth))
+    if config.baselines:
+        validation = episodes(val_pool, 1000)
+        val_scores = [baselines(e) for e in validation]
+        test_scores = [baselines(e) for e in tested]
+        for name in ("msp", "cosine", "lr"):
+            threshold = best_threshold(
+                [s[name] for s in val_scores], [e.query_truth for e in validation]
+            )
+            results[name] = [
+                open_metrics(s[name].reject_below(threshold), e.query_truth)
+                | {"threshold": threshold}
+                for s, e in zip(test_scores, tested, strict=True)
+            ]
+    return results
+
+
+def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """``{metric: {"mean", "ci95"}}`` over seeds (Student t, 95%)."""
+    from intentmeta.evaluate import mean_ci
+
+    summary = {}
+    for metric in runs[0]:
+        mean, half = mean_ci([r[metric] for r in runs])
+        summary[metric] = {"mean": mean, "ci95": None if math.isnan(half) else half}
+    return summary
+
+
+def evaluate_open(
+    data: str | Path, config: OpenConfig, cache_dir: str | Path | None = None, progress=True
+) -> dict:
+    """Run the grid on one data set folder (BANKING77 or CLINC150); returns the JSON record."""
+    import platform
+    import time
+    from datetime import date
+
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    test_pool, val_pool = load_pool(data, config.split), load_pool(data, "val")
+    encoder = load_encoder(config.encoder)
+    table = cached_table_encoder(encoder, [*test_pool.texts(), *val_pool.texts()], cache_dir)
+    cells = [(r, k) for r in config.ratios for k in config.shots]
+    if config.with_oos and test_pool.oos:
+        cells += [(1.0, k) for k in config.shots]
+    record = {
+        "data": Path(data).name,
+        "encoder": encoder.name,
+        "config": vars(config),
+        "cells": [],
+        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
+        "date": date.today().isoformat(),
+    }
+    for ratio, shots in tqdm(cells, desc=Path(data).name, disable=not progress):
+        results = run_cell(test_pool, val_pool, table, ratio, shots, config)
+        record["cells"].append(
+            {
+                "known_ratio": ratio,
+                "shots": shots,
+                "methods": {m: summarise(runs) for m, runs in results.items()},
+                "per_seed": results,
+            }
+        )
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    return record

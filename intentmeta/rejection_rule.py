@@ -1,0 +1,320 @@
+"""The out-of-scope rule: registry statistics in, one probability per answer out.
+
+Cosines mean different things in different places: an intent's examples may sit at 0.7 from its
+prototype under one encoder and 0.9 under another, and a registry of 300 neighbouring banking
+intents leaves less room than five unrelated ones. So the rule never compares a raw cosine with a
+constant. It measures the registry first:
+
+- ``expected`` (per intent): the cosine a *new* message of the intent typically has to its
+  prototype, from the mean pairwise cosine of its examples (shrunk toward the registry's pooled
+  value, so 3 examples are not trusted blindly), corrected for the number of examples;
+- ``cross`` (registry): how close a typical example comes to the *nearest other* intent's
+  prototype, i.e. how similar a message that is not of an intent looks to it.
+
+Every cosine is then read on the registry's own scale, ``(cosine - cross) / (expected - cross)``
+(0: as close as a neighbouring intent's message, 1: as close as a typical own message), and two
+logistic models meta-learned over open-intent episodes (known intents from K examples, the other
+intents' messages out of scope) turn the features into probabilities:
+
+- ``p_oos``: the message fits none of the intents;
+- ``q``: the head's winner is right, given the message is in scope.
+
+The answer is the most probable of "out of scope" (``p_oos``) and the winner
+(``(1 - p_oos) * q``); its probability is the confidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class RegistryScale:
+    """The registry's own cosine scale (see the module docstring).
+
+    Attributes:
+        mean_expected: Mean over intents of the expected own-message cosine.
+        cross: Mean over intents of a typical example's cosine to the nearest other prototype.
+        n_intents: Number of intents.
+        fallbacks: Which statistics came from the rule's provenance (too few intents/examples).
+    """
+
+    mean_expected: float
+    cross: float
+    n_intents: int
+    fallbacks: tuple[str, ...] = ()
+
+    @property
+    def spread(self) -> float:
+        """``mean_expected - cross``, at least 0.01 (cosine units)."""
+        return max(self.mean_expected - self.cross, 0.01)
+
+
+@dataclass
+class RejectionRule:
+    """Weights of the two logistic models, and where they came from.
+
+    Attributes:
+        oos_weights: ``p_oos`` weights of (level, gap, tightness, log examples, level x log
+            examples) and the bias; level = ``(cosine - cross) / spread``, gap = (winner -
+            runner-up cosine) / spread, tightness = (intent's expected - mean expected) / spread.
+        intent_weights: ``q`` weights of (gap, level, log examples) and the bias.
+        shrinkage: Pseudo-pairs pulling an intent's mean pairwise cosine to the pooled one.
+        fallback_pairwise: Pooled pairwise cosine used while no intent has two examples.
+        fallback_spread: ``mean_expected - cross`` used while there is a single intent.
+        provenance: Encoder, data, splits, ranges of shots / intents / spread it was fitted on,
+            and the fallback statistics used where a registry cannot measure its own.
+    """
+
+    oos_weights: tuple[float, ...] = (-0.95, -1.05, 0.43, 0.0, 0.0, 1.0)
+    intent_weights: tuple[float, ...] = (2.38, 0.1, 0.0, -0.21)
+    shrinkage: float = 3.0
+    fallback_pairwise: float = 0.5
+    fallback_spread: float = 0.3
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------------------- features
+    @staticmethod
+    def features(
+        chosen: torch.Tensor,
+        runner_up: torch.Tensor,
+        expected: torch.Tensor,
+        examples: torch.Tensor,
+        cross: float | torch.Tensor,
+        mean_expected: float | torch.Tensor,
+        spread: float | torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(n, 5)`` features of ``p_oos`` and ``(n, 3)`` of ``q`` (scale terms may be
+        per-message tensors, as when fitting over many registries at once)."""
+        level = (chosen - cross) / spread  # (n,)
+        gap = (chosen - runner_up) / spread  # (n,)
+        tightness = (expected - mean_expected) / spread  # (n,)
+        log_examples = examples.float().clamp(min=1).log()  # (n,)
+        oos = torch.stack([level, gap, tightness, log_examples, level * log_examples], dim=1)
+        return oos, torch.stack([gap, level, log_examples], dim=1)
+
+    def probabilities(
+        self,
+        chosen: torch.Tensor,
+        runner_up: torch.Tensor,
+        expected: torch.Tensor,
+        examples: torch.Tensor,
+        scale: RegistryScale,
+        adjustment: tuple[float, float] = (1.0, 0.0),
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``p_oos`` and ``q`` of each message.
+
+        Args:
+            chosen: ``(n,)`` cosine of each message to the winning intent's prototype.
+            runner_up: ``(n,)`` cosine to the best other prototype (``scale.cross`` when the
+                registry has one intent).
+            expected: ``(n,)`` the winning intent's expected own-message cosine.
+            examples: ``(n,)`` the winning intent's number of examples.
+            scale: The registry's cosine scale.
+            adjustment: ``(a, b)`` of a calibration on labelled traffic: the out-of-scope
+                log-odds ``z`` become ``a * z + b``.
+
+        Returns:
+            ``(n,)`` probability that the message is out of scope, and ``(n,)`` probability
+            that the winner is right if it is in scope.
+        """
+        oos_x, intent_x = self.features(
+            chosen, runner_up, expected, examples, scale.cross, scale.mean_expected, scale.spread
+        )
+        w = torch.tensor(self.oos_weights, dtype=oos_x.dtype)
+        v = torch.tensor(self.intent_weights, dtype=intent_x.dtype)
+        oos_logit = adjustment[0] * (oos_x @ w[:-1] + w[-1]) + adjustment[1]
+        return torch.sigmoid(oos_logit), torch.sigmoid(intent_x @ v[:-1] + v[-1])
+
+    def effective_thresholds(
+        self,
+        expected: torch.Tensor,
+        examples: torch.Tensor,
+        scale: RegistryScale,
+        adjustment: tuple[float, float] = (1.0, 0.0),
+    ) -> torch.Tensor:
+        """``(n_intents,)`` cosine below which a message matched to each intent is rejected.
+
+        Taken with the runner-up at the registry's ``cross`` level (a typical clear match);
+        a closer runner-up raises the bar. Found by bisection on the decision itself.
+        """
+        low = torch.full_like(expected, -1.0)
+        high = torch.full_like(expected, 1.0)
+        for _ in range(30):
+            middle = (low + high) / 2
+            p_oos, q = self.probabilities(
+                middle, torch.full_like(middle, scale.cross), expected, examples, scale, adjustment
+            )
+            rejected = p_oos > (1 - p_oos) * q
+            low = torch.where(rejected, middle, low)
+            high = torch.where(rejected, high, middle)
+        return high
+
+    # ----------------------------------------------------------------------------- saving
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable weights and provenance, saved in the registry."""
+        return {
+            "oos_weights": list(self.oos_weights),
+            "intent_weights": list(self.intent_weights),
+            "shrinkage": self.shrinkage,
+            "fallback_pairwise": self.fallback_pairwise,
+            "fallback_spread": self.fallback_spread,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RejectionRule:
+        """The rule :meth:`state` described."""
+        return cls(
+            tuple(float(x) for x in state["oos_weights"]),
+            tuple(float(x) for x in state["intent_weights"]),
+            float(state["shrinkage"]),
+            float(state["fallback_pairwise"]),
+            float(state["fallback_spread"]),
+            dict(state.get("provenance", {})),
+        )
+
+    def outside_provenance(
+        self, scale: RegistryScale, mean_examples: float, encoder: str
+    ) -> list[str]:
+        """Reasons (empty if none) why this registry is far from what the rule was fitted on."""
+        fitted = self.provenance
+        reasons = [f"too few {what} to measure: {what} fallback used" for what in scale.fallbacks]
+        shots = fitted.get("shots")
+        if shots and not shots[0] / 1.5 <= mean_examples <= shots[1] * 1.5:
+            reasons.append(f"{mean_examples:.1f} examples per intent (fitted on {shots})")
+        spread = fitted.get("spread")
+        if spread and not spread[0] / 2 <= scale.spread <= spread[1] * 2:
+            reasons.append(
+                f"cosine spread {scale.spread:.3f} of encoder {encoder!r} (fitted on {spread} "
+                f"with {fitted.get('encoder')!r})"
+            )
+        return reasons
+
+
+def answer_distribution(
+    p_oos: torch.Tensor, q: torch.Tensor, head_top: torch.Tensor
+) -> torch.Tensor:
+    """One probability per answer: the listed intents, then "out of scope".
+
+    The winner (column 0 of ``head_top``) gets ``(1 - p_oos) * q``; the other listed intents
+    share ``(1 - p_oos) * (1 - q)`` in proportion to the head's probabilities (the unlisted
+    ones keep the rest), never above the winner; "out of scope" gets ``p_oos``. With every intent
+    listed, each row sums to 1.
+
+    Args:
+        p_oos: ``(n,)`` probability of out of scope.
+        q: ``(n,)`` probability the winner is right if in scope.
+        head_top: ``(n, k)`` the head's softmax probabilities of its top ``k`` intents, best
+            first.
+
+    Returns:
+        ``(n, k + 1)`` probabilities.
+
+    >>> answer_distribution(torch.tensor([0.2]), torch.tensor([0.5]), torch.tensor([[0.6, 0.4]]))
+    tensor([[0.4000, 0.4000, 0.2000]])
+    """
+    winner = head_top[:, :1]  # (n, 1)
+    others = head_top[:, 1:] / (1 - winner).clamp(min=1e-12)  # (n, k-1) shares of the rest
+    largest = others.max(dim=1).values if others.shape[1] else torch.zeros_like(q)
+    q = torch.maximum(q, largest / (1 + largest))  # keeps the winner on top
+    in_scope = 1 - p_oos  # (n,)
+    return torch.cat(
+        [
+            (in_scope * q)[:, None],
+            (in_scope * (1 - q))[:, None] * others,
+            p_oos[:, None],
+        ],
+        dim=1,
+    )
+
+
+def expected_similarity(
+    sums: torch.Tensor, counts: torch.Tensor, shrinkage: float, fallback_pairwise: float
+) -> tuple[torch.Tensor, bool]:
+    """``(n_intents,)`` expected cosine of a new own message to each intent's prototype.
+
+    With ``n`` unit examples of mean pairwise cosine ``rho`` summing to ``S``, a new message
+    with the same cosine ``rho`` to each example has cosine ``n * rho / |S|`` to the prototype.
+    ``rho`` is shrunk toward the pooled value over all intents by ``shrinkage`` pseudo-pairs.
+
+    Args:
+        sums: ``(n_intents, dim)`` sums of the (unit) example embeddings.
+        counts: ``(n_intents,)`` examples per intent.
+        shrinkage: Pseudo-pairs of the pooled value.
+        fallback_pairwise: Pooled value when no intent has two examples.
+
+    Returns:
+        The expectations, and whether the fallback was used.
+    """
+    counts = counts.float()
+    squared = (sums * sums).sum(dim=1)  # (n_intents,) |S|^2
+    pairs = counts * (counts - 1) / 2
+    within = (squared - counts) / 2  # sum of the pairwise cosines
+    use_fallback = bool(pairs.sum() == 0)
+    pooled = fallback_pairwise if use_fallback else float(within.sum() / pairs.sum())
+    rho = (within + shrinkage * pooled) / (pairs + shrinkage)
+    return counts * rho / squared.sqrt().clamp(min=1e-12), use_fallback
+
+
+def registry_scale(
+    expected: torch.Tensor,
+    nearest_other: torch.Tensor,
+    sums: torch.Tensor,
+    counts: torch.Tensor,
+    fallback_spread: float,
+    fell_back: bool = False,
+) -> RegistryScale:
+    """The registry's scale from per-intent statistics.
+
+    Args:
+        expected: ``(n_intents,)`` from :func:`expected_similarity`.
+        nearest_other: ``(n_intents,)`` cosine of each prototype to its nearest other one
+            (NaN with a single intent).
+        sums: ``(n_intents, dim)`` sums of example embeddings.
+        counts: ``(n_intents,)`` examples per intent.
+        fallback_spread: ``mean_expected - cross`` used with a single intent.
+        fell_back: Whether ``expected`` used the pooled-cosine fallback.
+    """
+    mean_expected = float(expected.mean())
+    fallbacks = ("examples",) if fell_back else ()
+    if len(counts) < 2 or bool(nearest_other.isnan().all()):
+        return RegistryScale(
+            mean_expected, mean_expected - fallback_spread, len(counts), (*fallbacks, "intents")
+        )
+    # A prototype-to-prototype cosine, scaled down to a typical example's: |S| / n.
+    per_example = sums.norm(dim=1) / counts.float()  # (n_intents,)
+    cross = float((nearest_other * per_example).mean())
+    if math.isnan(cross):
+        cross = mean_expected - fallback_spread
+    return RegistryScale(mean_expected, cross, len(counts), fallbacks)
+
+
+def registry_statistics(
+    embeddings: torch.Tensor, labels: torch.Tensor, n_intents: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-intent sums, counts and nearest-other-prototype cosines of a whole registry at once.
+
+    The detector keeps the same statistics incrementally; this batch form is what fitting and
+    tests use.
+
+    Args:
+        embeddings: ``(n_examples, dim)`` unit example embeddings.
+        labels: ``(n_examples,)`` intent index of each, in ``[0, n_intents)``.
+        n_intents: Number of intents.
+
+    Returns:
+        ``(n_intents, dim)`` sums, ``(n_intents,)`` counts and ``(n_intents,)`` nearest-other
+        cosines (NaN for a single intent).
+    """
+    sums = torch.zeros(n_intents, embeddings.shape[1]).index_add_(0, labels, embeddings.float())
+    counts = torch.bincount(labels, minlength=n_intents)
+    prototypes = torch.nn.functional.normalize(sums, dim=1)  # (n_intents, dim)
+    between = prototypes @ prototypes.T  # (n_intents, n_intents)
+    between.fill_diagonal_(-math.inf)
+    nearest = between.max(dim=1).values if n_intents > 1 else torch.full((1,), math.nan)
+    return sums, counts, nearest
