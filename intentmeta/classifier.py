@@ -9,6 +9,7 @@ Intents live in an :class:`~intentmeta.registry.IntentRegistry` (edited through 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -87,7 +88,7 @@ class IntentClassifier(IntentEditing):
         )
         self.head.eval()
         self.config.head_config = self.head.config  # meta-trained weights bring their own
-        self.oos = OutOfScopeDetector(oos_threshold)
+        self.oos = OutOfScopeDetector(oos_threshold, encoder=self.encoder.name)
         # Learned state: the intents, guarded (with the head) by the registry's lock.
         self._registry = IntentRegistry(self.encoder.dim)
         self._lock = self._registry.lock
@@ -128,8 +129,9 @@ class IntentClassifier(IntentEditing):
             top = self.head.top(queries, min(self.config.top_k, len(names)))
             probabilities = (top.logits - top.log_normaliser[:, None]).exp()  # (n_query, k)
             best = top.columns[:, 0]  # (n_query,)
-            decisions = self.oos.decide(*self._prototype_evidence(queries, best))
-        return Prediction.batch(names, top.columns, probabilities, decisions)
+            evidence = self._prototype_evidence(queries, best)
+            decisions = self.oos.decide(*evidence, head_top=probabilities)
+        return Prediction.batch(names, top.columns, decisions)
 
     def out_of_scope_evidence(
         self, queries: torch.Tensor
@@ -140,8 +142,9 @@ class IntentClassifier(IntentEditing):
             queries: ``(n_query, dim)`` encoder embeddings.
 
         Returns:
-            ``(n_query,)`` cosine similarity to the head's chosen intent's prototype, its margin
-            over that intent's threshold (offset included), and the best-vs-second gap.
+            ``(n_query,)`` cosine similarity to the head's chosen intent's prototype, the
+            probability that each message is out of scope, and the probability that the
+            chosen intent is right if it is in scope.
         """
         with self._lock, torch.inference_mode():
             self._check_not_empty()
@@ -159,48 +162,70 @@ class IntentClassifier(IntentEditing):
         labels = self._registry.column_labels
         return chosen, runner_up, [labels[column] for column in best.tolist()]
 
+    def out_of_scope_thresholds(self) -> dict[str, float]:
+        """Each intent's effective cosine threshold: a message whose cosine to the intent's
+        prototype (the normalised mean of its example embeddings) is below it is answered
+        "out of scope" when that intent wins clearly.
+
+        Under ``oos_threshold="auto"`` the thresholds follow from the rule and the registry
+        (and any :meth:`calibrate`); a float gives that float for all; ``None`` gives
+        ``-inf``.
+        """
+        with self._lock:
+            self._check_not_empty()
+            thresholds = self.oos.thresholds(self._registry.column_labels).tolist()
+            return dict(zip(self._registry.column_names, thresholds, strict=True))
+
     def _check_not_empty(self) -> None:
         if not len(self._registry):
             raise RuntimeError("the classifier has no intents: call add_intent() or fit()")
 
     def calibrate(
-        self, oos_texts: Sequence[str], in_scope_texts: Sequence[str] | None = None
-    ) -> dict[str, float]:
-        """Tune the automatic out-of-scope thresholds with messages known to fit no intent.
+        self,
+        oos_texts: Sequence[str] | None = None,
+        in_scope_texts: Sequence[str] | None = None,
+        *,
+        in_scope: Sequence[str] | None = None,
+        out_of_scope: Sequence[str] | None = None,
+        in_scope_intents: Sequence[str] | None = None,
+    ) -> dict:
+        """Re-fit the out-of-scope probability on labelled messages of real traffic.
 
-        Moves every intent's threshold by one offset, chosen to maximise the mean of the
-        in-scope acceptance and out-of-scope rejection rates. Kept by :meth:`save`.
+        The rule's out-of-scope log-odds are rescaled (Platt scaling) to fit these messages,
+        the in-scope / out-of-scope share of the data taken as the traffic's; the decision
+        (the most probable answer) and every probability follow. Kept by :meth:`save`.
 
         Args:
-            oos_texts: Messages that fit none of the intents.
-            in_scope_texts: Messages that fit one; by default the intents' own examples,
-                each scored against the others of its intent.
+            oos_texts: Deprecated positional form of ``out_of_scope``.
+            in_scope_texts: Deprecated positional form of ``in_scope``.
+            in_scope: Messages that belong to some intent; by default the intents' own
+                examples, each scored against the others of its intent.
+            out_of_scope: Messages that fit none of the intents.
+            in_scope_intents: The intent of each ``in_scope`` message, to report accuracy.
 
         Returns:
-            ``{"offset", "in_scope_accepted", "out_of_scope_rejected"}``.
+            ``{"scale", "offset", "before", "after"}``: the fitted map and the figures on these
+            messages before and after (in-scope acceptance and accuracy, out-of-scope recall
+            and precision, log-loss of the out-of-scope probability).
 
         Raises:
-            ValueError: If ``oos_threshold`` is not ``"auto"`` or ``oos_texts`` is empty.
+            ValueError: If ``oos_threshold`` is not ``"auto"`` or no out-of-scope text is given.
             RuntimeError: If the classifier has no intents.
         """
+        from intentmeta.traffic_calibration import calibrate_on_traffic
+
+        if oos_texts is not None or in_scope_texts is not None:
+            warnings.warn(
+                "calibrate(oos_texts, in_scope_texts) is deprecated; use "
+                "calibrate(in_scope=..., out_of_scope=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            out_of_scope = oos_texts if out_of_scope is None else out_of_scope
+            in_scope = in_scope_texts if in_scope is None else in_scope
         if self.config.oos_threshold != "auto":
             raise ValueError("calibrate() tunes oos_threshold='auto'; this classifier's is fixed")
-        oos_texts = check_texts(oos_texts, "oos_texts")
-        if not oos_texts:
-            raise ValueError("calibrate() needs at least one out-of-scope text")
-        oos = self.encoder.encode(oos_texts)  # (n_oos, dim)
-        in_scope = None
-        if in_scope_texts is not None:
-            in_scope = self.encoder.encode(check_texts(in_scope_texts, "in_scope_texts"))
-        with self._lock:
-            self._check_not_empty()
-            offset = self.oos.offset  # margins are measured without it
-            out_margins = self.out_of_scope_evidence(oos)[1] + offset
-            if in_scope is None:
-                in_margins = self.oos.leave_one_out_margins(self._registry.column_labels)
-            else:
-                in_margins = self.out_of_scope_evidence(in_scope)[1] + offset
-            return self.oos.calibrate(in_margins, out_margins)
+        return calibrate_on_traffic(self, in_scope, out_of_scope, in_scope_intents)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The predicted intent of each message, ``"oos"`` when out of scope.

@@ -1,77 +1,56 @@
-"""Out-of-scope rejection and calibrated confidence: when a message fits no intent.
+"""Out-of-scope rejection and one calibrated probability per answer: when a message fits no intent.
 
 The decision reads the *raw* encoder embeddings, never the head's scores, so a new or meta-trained
-head changes which intent wins but not what "out of scope" means. A message is rejected when its
-cosine similarity to the winning intent's prototype (the normalised mean of its examples) is below
-that intent's threshold. With ``"auto"`` the thresholds come from the examples alone: each example
-is scored against the prototype of the *other* examples of its intent (leave-one-out), and
+head changes which intent wins but not what "out of scope" means. The rule itself
+(:mod:`intentmeta.rejection_rule`) reads every cosine on the registry's own scale; this module
+keeps the statistics it needs, per intent and updated per edit:
 
-    threshold(intent) = quantile_q(all leave-one-out similarities)
-                        + shift * (mean leave-one-out similarity of the intent - mean over intents)
-                        + offset
+- the sum, count and norm of the intent's example embeddings (its mean pairwise cosine follows
+  from them, with no leave-one-out vectors);
+- the cosine of its prototype to the nearest other intent's prototype (kept incrementally: an
+  edit costs one ``(n_intents, dim)`` product).
 
-i.e. one global rule ("reject what is less similar than the 9% least typical examples") nudged
-toward each intent's own tightness. Leave-one-out statistics are kept per intent, so adding an
-intent costs ``O(n_examples * dim)``; the global quantile is recomputed lazily over all
-leave-one-out values (10,000 floats for 1,000 intents of 10 examples).
-
-This module knows nothing of the classifier: it takes intent labels, embeddings and similarities,
-and returns decisions as tensors.
+``"auto"`` answers with the most probable of "out of scope" and the head's winner; a float
+threshold rejects a message whose cosine to the winner's prototype is below it; ``None`` never
+rejects. :meth:`OutOfScopeDetector.calibrate` re-fits the out-of-scope probability on a team's
+own labelled traffic. This module knows nothing of the classifier: it takes intent labels,
+embeddings and similarities, and returns decisions as tensors.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-
-@dataclass
-class OutOfScopeConfig:
-    """How automatic thresholds and confidences are computed (chosen on CLINC150 ``val``).
-
-    Attributes:
-        quantile: Share of the examples' leave-one-out similarities below the global threshold.
-        shift: Weight of an intent's own mean leave-one-out similarity in its threshold.
-        fallback: Cosine threshold used while no intent has two examples (no leave-one-out).
-        accept_weights: Logistic map of an accepted answer: weights of (similarity - threshold)
-            and (best - second-best prototype similarity), then the bias.
-        reject_weights: Logistic map of a rejection: weight of (threshold - similarity), bias.
-        max_gap: Cap on the best-vs-second gap (a lone intent has no runner-up).
-    """
-
-    quantile: float = 0.09  # best (in-scope + OOS) on CLINC150 val with in-scope >= 86
-    shift: float = 0.25  # tighter intents get stricter thresholds; +1 point accuracy on val
-    fallback: float = 0.5  # a typical paraphrase similarity of all-MiniLM-L6-v2
-    accept_weights: tuple[float, float, float] = (6.3, 11.6, -0.23)  # fitted on CLINC150 val
-    reject_weights: tuple[float, float] = (22.57, -1.32)  # fitted on val, 20% out-of-scope prior
-    max_gap: float = 0.5  # beyond this, the runner-up no longer matters
+from intentmeta.rejection_rule import (
+    RegistryScale,
+    RejectionRule,
+    answer_distribution,
+    expected_similarity,
+    registry_scale,
+)
 
 
 @dataclass
 class IntentStats:
-    """Leave-one-out statistics of one intent's examples."""
+    """What the rule needs of one intent's examples."""
 
-    loo: torch.Tensor  # (n_examples,) leave-one-out similarities; empty for one example
-    loo_mean: float  # their mean, NaN for one example (kept as a float: cheap to gather)
+    total: torch.Tensor  # (dim,) sum of the unit example embeddings
+    count: int  # number of examples
+    prototype: torch.Tensor  # (dim,) unit mean
 
 
 def intent_stats(embeddings: torch.Tensor) -> IntentStats:
-    """Leave-one-out similarities of one intent's examples.
-
-    Args:
-        embeddings: ``(n_examples, dim)`` raw encoder embeddings.
-    """
-    if embeddings.shape[0] < 2:
-        return IntentStats(embeddings.new_empty(0), math.nan)
-    total = embeddings.sum(dim=0)  # (dim,)
-    others = F.normalize(total - embeddings, dim=1)  # (n_examples, dim) prototype without each
-    loo = (F.normalize(embeddings, dim=1) * others).sum(dim=1)  # (n_examples,)
-    return IntentStats(loo, float(loo.mean()))
+    """Sum, count and prototype of one intent's ``(n_examples, dim)`` embeddings."""
+    units = F.normalize(embeddings.float(), dim=1)  # (n_examples, dim)
+    total = units.sum(dim=0)  # (dim,)
+    return IntentStats(total, units.shape[0], F.normalize(total, dim=0))
 
 
 @dataclass(frozen=True)
@@ -80,128 +59,195 @@ class Decisions:
 
     Attributes:
         rejected: ``(n_query,)`` whether each message is out of scope.
-        confidence: ``(n_query,)`` probability that each answer (intent or out of scope) is right.
+        confidence: ``(n_query,)`` probability that each answer (intent or out of scope) is
+            right; the largest entry of ``probabilities`` under ``"auto"``.
         similarity: ``(n_query,)`` cosine similarity to the chosen intent's prototype.
+        probabilities: ``(n_query, k + 1)`` probability of each listed intent (the head's top
+            ``k``, best first), then of "out of scope"; ``(n_query, k)`` without rejection.
     """
 
     rejected: torch.Tensor
     confidence: torch.Tensor
     similarity: torch.Tensor
+    probabilities: torch.Tensor
 
 
 class OutOfScopeDetector:
     """Decides from raw-embedding similarities whether a message fits no intent, and how sure to be.
 
-    ``confidence`` is the probability that the answer is right: for an accepted message, that the
-    intent is the correct one; for a rejected message, that it is really out of scope. Both come
-    from logistic maps of (similarity - threshold) fitted on CLINC150 ``val`` with out-of-scope
-    messages weighted to 20% of the traffic; a different share shifts them.
-
     Intents are known by integer labels; every method taking ``labels`` means "one column per
     label, in this order", matching the ``similarity`` columns it is given.
 
     Args:
-        threshold: ``"auto"`` derives per-intent thresholds from the examples (see the module
-            docstring); a float rejects a message whose cosine similarity to its best intent's
-            prototype is below it; ``None`` never rejects.
-        config: Quantile, shift and confidence maps of the automatic mode.
+        threshold: ``"auto"`` (the rule), a float cosine threshold, or ``None`` (never reject).
+        rule: The rule's weights and provenance; ``None`` uses the one fitted for the bundled
+            encoder.
+        encoder: Name of the encoder the embeddings come from (checked against the rule's
+            provenance).
 
     Example:
         >>> detector = OutOfScopeDetector(0.5)
         >>> detector.set_intent(0, torch.tensor([[1.0, 0.0], [0.9, 0.1]]))
-        >>> chosen = torch.tensor([0.2, 0.95])  # cosines to the chosen intent's prototype
-        >>> no_other = torch.full((2,), -math.inf)  # a single intent: no runner-up
-        >>> detector.decide(chosen, no_other, [0, 0]).rejected.tolist()
+        >>> chosen = torch.tensor([0.2, 0.95])  # (n_query,) cosines to the chosen prototypes
+        >>> runner_up = torch.full((2,), -math.inf)  # no other intent
+        >>> detector.decide(chosen, runner_up, [0, 0]).rejected.tolist()
         [True, False]
     """
 
     def __init__(
-        self, threshold: float | str | None = "auto", config: OutOfScopeConfig | None = None
+        self,
+        threshold: float | str | None = "auto",
+        rule: RejectionRule | None = None,
+        encoder: str = "",
     ) -> None:
         self.threshold = threshold
-        self.config = config or OutOfScopeConfig()
-        self.offset = 0.0  # set by calibrate(); moves every automatic threshold
+        self.rule = rule or RejectionRule()
+        self.encoder = encoder
+        self.adjustment = (1.0, 0.0)  # set by calibrate(): p_oos logit -> a * logit + b
         self._stats: dict[int, IntentStats] = {}  # by intent label, which survives renames
-        # Derived lazily and dropped on every change: (quantile, mean of the intents' means),
-        # and the automatic thresholds of the last column order asked for.
-        self._global: tuple[float, float] | None = None
-        self._columns: tuple[Sequence[int], torch.Tensor] | None = None
+        self._nearest: dict[int, tuple[float, int]] = {}  # label -> (cosine, nearest label)
+        # Derived lazily and dropped on every change.
+        self._scale: RegistryScale | None = None
+        self._columns: dict[int, tuple[float, int]] | None = None
+        self._warned: set[str] = set()
 
     # ----------------------------------------------------------------------------- intents
     def reset(self, intents: Mapping[int, torch.Tensor]) -> None:
         """Replace every intent: ``{label: (n_examples, dim) embeddings}``."""
-        self._stats = {label: intent_stats(e.float()) for label, e in intents.items()}
+        self._stats = {label: intent_stats(e) for label, e in intents.items()}
+        self._nearest = {}
+        labels = list(self._stats)
+        if len(labels) > 1:
+            prototypes = torch.stack([self._stats[label].prototype for label in labels])
+            for start in range(0, len(labels), 1024):  # (1024, n_intents) blocks
+                block = prototypes[start : start + 1024] @ prototypes.T
+                rows = torch.arange(block.shape[0])
+                block[rows, rows + start] = -math.inf
+                values, columns = block.max(dim=1)
+                for row, (value, column) in enumerate(
+                    zip(values.tolist(), columns.tolist(), strict=True)
+                ):
+                    self._nearest[labels[start + row]] = (value, labels[column])
         self._invalidate()
 
     def set_intent(self, label: int, embeddings: torch.Tensor) -> None:
-        """Store (or replace) the statistics of one intent from its ``(n, dim)`` embeddings."""
-        self._stats[label] = intent_stats(embeddings.float())
+        """Store (or replace) one intent's statistics from its ``(n, dim)`` embeddings."""
+        self._stats[label] = intent_stats(embeddings)
+        self._refresh_nearest(label)
         self._invalidate()
 
     def remove_intent(self, label: int) -> None:
         """Forget one intent."""
         self._stats.pop(label, None)
+        self._nearest.pop(label, None)
+        for other in [o for o, (_, n) in self._nearest.items() if n == label]:
+            self._nearest_of(other)
         self._invalidate()
 
+    def _nearest_of(self, label: int) -> None:
+        """Recompute one intent's nearest other prototype: ``O(n_intents * dim)``."""
+        others = [o for o in self._stats if o != label]
+        if not others:
+            self._nearest.pop(label, None)
+            return
+        similarity = torch.stack([self._stats[o].prototype for o in others]) @ (
+            self._stats[label].prototype
+        )  # (n_others,)
+        value, index = similarity.max(dim=0)
+        self._nearest[label] = (float(value), others[int(index)])
+
+    def _refresh_nearest(self, label: int) -> None:
+        """After ``label`` changed: its own nearest, and the others' where it is closer."""
+        others = [o for o in self._stats if o != label]
+        if not others:
+            self._nearest.pop(label, None)
+            return
+        similarity = torch.stack([self._stats[o].prototype for o in others]) @ (
+            self._stats[label].prototype
+        )  # (n_others,)
+        value, index = similarity.max(dim=0)
+        self._nearest[label] = (float(value), others[int(index)])
+        for other, cosine in zip(others, similarity.tolist(), strict=True):
+            current = self._nearest.get(other)
+            if current is None or cosine > current[0]:
+                self._nearest[other] = (cosine, label)
+            elif current[1] == label:  # it was nearest and moved away
+                self._nearest_of(other)
+
     def _invalidate(self) -> None:
-        self._global = None
+        self._scale = None
         self._columns = None
 
-    # ----------------------------------------------------------------------------- thresholds
-    def _global_terms(self) -> tuple[float, float]:
-        if self._global is None:
-            with_loo = [s for s in self._stats.values() if s.loo.numel()]
-            if not with_loo:
-                self._global = (self.config.fallback, math.nan)
-            else:
-                values = torch.cat([s.loo for s in with_loo])  # (n_examples_with_loo,)
-                quantile = float(torch.quantile(values, self.config.quantile))
-                self._global = (quantile, sum(s.loo_mean for s in with_loo) / len(with_loo))
-        return self._global
+    # ----------------------------------------------------------------------------- statistics
+    def _global(self) -> tuple[dict[int, tuple[float, int]], RegistryScale]:
+        """Each intent's (expected own-message cosine, examples) and the registry's scale.
 
-    def _auto(self, labels: Sequence[int]) -> torch.Tensor:
-        """``(n_intents,)`` automatic thresholds, cached until the next change."""
-        cached = self._columns
-        # The caller passes the same sequence object until its intents change: O(1) per message.
-        if cached is None or (cached[0] is not labels and list(cached[0]) != list(labels)):
-            quantile, mean_of_means = self._global_terms()
-            shifts = torch.tensor(
-                [self._stats[label].loo_mean - mean_of_means for label in labels]
-            ).nan_to_num(0.0)  # (n_intents,)
-            cached = self._columns = (labels, quantile + self.config.shift * shifts + self.offset)
-        return cached[1]
-
-    def _chosen_thresholds(self, labels: Sequence[int]) -> torch.Tensor:
-        """``(n,)`` thresholds used for the intents with these labels (one per message).
-
-        Looks up only these intents, so a message costs the same with 10,000 intents as with
-        10; elementwise the same arithmetic as :meth:`thresholds`.
+        Recomputed lazily after an edit: ``O(n_intents * dim)``.
         """
-        if isinstance(self.threshold, (int, float)):
-            return torch.full((len(labels),), float(self.threshold))
-        quantile, mean_of_means = self._global_terms()
-        shifts = torch.tensor(
-            [self._stats[label].loo_mean - mean_of_means for label in labels]
-        ).nan_to_num(0.0)  # (n,)
-        return quantile + self.config.shift * shifts + self.offset
+        if self._columns is None:
+            labels = list(self._stats)
+            totals = torch.stack([self._stats[label].total for label in labels])  # (n, dim)
+            counts = torch.tensor([self._stats[label].count for label in labels])  # (n,)
+            expected, fell_back = expected_similarity(
+                totals, counts, self.rule.shrinkage, self.rule.fallback_pairwise
+            )
+            nearest = torch.tensor([self._nearest.get(lb, (math.nan, -1))[0] for lb in labels])
+            self._scale = registry_scale(
+                expected, nearest, totals, counts, self.rule.fallback_spread, fell_back
+            )
+            self._columns = dict(
+                zip(labels, zip(expected.tolist(), counts.tolist(), strict=True), strict=True)
+            )
+            self._check_provenance(float(counts.float().mean()))
+        assert self._scale is not None
+        return self._columns, self._scale
 
-    def auto_thresholds(self, labels: Sequence[int]) -> torch.Tensor:
-        """``(n_intents,)`` automatic cosine thresholds of the intents with these labels."""
-        return self._auto(labels).clone()
+    def _gather(self, labels: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, RegistryScale]:
+        """``(n,)`` expected cosines and example counts of the intents with these labels."""
+        per_intent, scale = self._global()
+        rows = [per_intent[label] for label in labels]
+        expected = torch.tensor([r[0] for r in rows], dtype=torch.float32)
+        return expected, torch.tensor([r[1] for r in rows]), scale
+
+    def scale(self) -> RegistryScale:
+        """The registry's cosine scale (see :mod:`intentmeta.rejection_rule`)."""
+        return self._global()[1]
+
+    def _check_provenance(self, mean_examples: float) -> None:
+        assert self._scale is not None
+        for reason in self.rule.outside_provenance(self._scale, mean_examples, self.encoder):
+            if reason not in self._warned:
+                self._warned.add(reason)
+                warnings.warn(
+                    f"out-of-scope rule outside what it was fitted on: {reason}. Decisions may "
+                    "be less reliable: calibrate() on labelled traffic, or refit the rule for "
+                    "this encoder (training/fit_rejection_rule.py).",
+                    stacklevel=5,
+                )
 
     def thresholds(self, labels: Sequence[int]) -> torch.Tensor:
-        """``(n_intents,)`` cosine similarity below which each intent's best match is rejected."""
+        """``(n,)`` effective cosine below which a message matched to each intent is rejected.
+
+        Under ``"auto"`` for a clear match (runner-up at the registry's cross level; a closer
+        runner-up raises the bar); a float threshold is the same for all; ``None`` gives minus
+        infinity.
+        """
         if self.threshold is None:
             return torch.full((len(labels),), -math.inf)
         if isinstance(self.threshold, (int, float)):
             return torch.full((len(labels),), float(self.threshold))
-        return self.auto_thresholds(labels)
+        expected, counts, scale = self._gather(labels)
+        return self.rule.effective_thresholds(expected, counts, scale, self.adjustment)
 
     # ----------------------------------------------------------------------------- deciding
     def evidence(
-        self, chosen: torch.Tensor, runner_up: torch.Tensor, labels: Sequence[int]
+        self,
+        chosen: torch.Tensor,
+        runner_up: torch.Tensor,
+        labels: Sequence[int],
+        adjustment: tuple[float, float] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Raw-embedding evidence for each query's chosen intent.
+        """What the rule reads, and the two probabilities it gives.
 
         Args:
             chosen: ``(n_query,)`` cosine of each raw query embedding to its chosen intent's
@@ -209,88 +255,126 @@ class OutOfScopeDetector:
             runner_up: ``(n_query,)`` its best cosine to any other intent's prototype
                 (``-inf`` when there is no other intent).
             labels: The chosen intent's label, one per query.
+            adjustment: Calibration of the out-of-scope log-odds; ``None``: the current one.
 
         Returns:
-            ``(n_query,)`` cosine similarity to the chosen prototype, its margin over the
-            threshold used for rejection (the automatic one when rejection is off), and the
-            gap between the best and second-best prototype similarity.
+            ``(n_query,)`` cosine to the chosen prototype, probability that the message is out
+            of scope, and probability that the chosen intent is right if it is in scope.
         """
-        thresholds = self._chosen_thresholds(labels)  # (n_query,)
-        gap = (chosen - runner_up).clamp(0.0, self.config.max_gap)  # (n_query,), inf -> cap
-        return chosen, chosen - thresholds, gap
-
-    def confidence(
-        self, margin: torch.Tensor, gap: torch.Tensor, rejected: torch.Tensor
-    ) -> torch.Tensor:
-        """``(n_query,)`` probability that each answer (intent, or out of scope) is right."""
-        w_margin, w_gap, bias = self.config.accept_weights
-        r_margin, r_bias = self.config.reject_weights
-        accept = torch.sigmoid(w_margin * margin + w_gap * gap + bias)
-        reject = torch.sigmoid(-r_margin * margin + r_bias)
-        return torch.where(rejected, reject, accept)
+        expected, counts, scale = self._gather(labels)
+        runner_up = torch.where(runner_up.isinf(), torch.full_like(chosen, scale.cross), runner_up)
+        p_oos, q = self.rule.probabilities(
+            chosen,
+            runner_up,
+            expected,
+            counts,
+            scale,
+            self.adjustment if adjustment is None else adjustment,
+        )
+        return chosen, p_oos, q
 
     def decide(
-        self, chosen: torch.Tensor, runner_up: torch.Tensor, labels: Sequence[int]
+        self,
+        chosen: torch.Tensor,
+        runner_up: torch.Tensor,
+        labels: Sequence[int],
+        head_top: torch.Tensor | None = None,
     ) -> Decisions:
-        """Reject or accept each query's chosen intent, with a confidence.
+        """Reject or accept each query's chosen intent, with one probability per answer.
 
         Args:
             chosen: ``(n_query,)`` cosines of the raw queries to their chosen prototypes.
             runner_up: ``(n_query,)`` their best cosines to any other prototype.
             labels: The chosen intent's label, one per query.
+            head_top: ``(n_query, k)`` the head's softmax probabilities of its top ``k``
+                intents, best (the chosen one) first; ``None`` lists the chosen intent only.
         """
-        chosen, margin, gap = self.evidence(chosen, runner_up, labels)
-        rejected = (
-            torch.zeros_like(margin, dtype=torch.bool) if self.threshold is None else margin < 0
-        )
-        return Decisions(rejected, self.confidence(margin, gap, rejected), chosen)
+        chosen, p_oos, q = self.evidence(chosen, runner_up, labels)
+        if head_top is None:
+            head_top = torch.ones(len(chosen), 1)
+        if self.threshold is None:
+            probabilities = answer_distribution(torch.zeros_like(p_oos), q, head_top)[:, :-1]
+            rejected = torch.zeros_like(chosen, dtype=torch.bool)
+            return Decisions(rejected, probabilities[:, 0], chosen, probabilities)
+        probabilities = answer_distribution(p_oos, q, head_top)  # (n_query, k + 1)
+        if self.threshold == "auto":
+            rejected = probabilities[:, -1] > probabilities[:, 0]
+        else:
+            rejected = chosen < float(self.threshold)
+        confidence = torch.where(rejected, probabilities[:, -1], probabilities[:, 0])
+        return Decisions(rejected, confidence, chosen, probabilities)
 
     # ----------------------------------------------------------------------------- tuning
-    def leave_one_out_margins(self, labels: Sequence[int]) -> torch.Tensor:
-        """Margins (offset excluded) of every stored example, scored leave-one-out."""
-        thresholds = self._auto(labels) - self.offset  # (n_intents,)
-        return torch.cat(
-            [self._stats[label].loo - t for label, t in zip(labels, thresholds, strict=True)]
-        )
+    def leave_one_out(self, label: int, embeddings: torch.Tensor) -> torch.Tensor:
+        """``(n,)`` cosine of each of an intent's examples to the prototype of the others."""
+        units = F.normalize(embeddings.float(), dim=1)  # (n, dim)
+        others = F.normalize(self._stats[label].total[None, :] - units, dim=1)  # (n, dim)
+        return (units * others).sum(dim=1)
+
+    def out_of_scope_logits(
+        self, chosen: torch.Tensor, runner_up: torch.Tensor, labels: Sequence[int]
+    ) -> torch.Tensor:
+        """``(n_query,)`` log-odds of out of scope before any calibration."""
+        p_oos = self.evidence(chosen, runner_up, labels, adjustment=(1.0, 0.0))[1]
+        return p_oos.double().clamp(1e-12, 1 - 1e-12).logit().float()
 
     def calibrate(self, in_scope: torch.Tensor, out_of_scope: torch.Tensor) -> dict[str, float]:
-        """Move the automatic thresholds to separate labelled margins best.
+        """Re-fit the out-of-scope probability on labelled traffic (Platt scaling).
+
+        ``p_oos = sigmoid(a * logit + b)`` with ``(a, b)`` maximising the likelihood of the
+        labels, the in-scope and out-of-scope messages weighted as given (their share in the
+        data is taken as the traffic's).
 
         Args:
-            in_scope: ``(n,)`` margins (similarity - threshold, offset excluded) of messages
+            in_scope: ``(n,)`` uncalibrated log-odds (:meth:`out_of_scope_logits`) of messages
                 that belong to some intent.
-            out_of_scope: ``(m,)`` margins of messages that fit none.
+            out_of_scope: ``(m,)`` those of messages that fit none.
 
         Returns:
-            The offset chosen and the in-scope acceptance and out-of-scope rejection rates it
-            gives on those messages (maximising their mean, i.e. balanced accuracy).
+            ``{"scale", "offset"}``: the fitted ``a`` and ``b``.
         """
-        candidates = torch.cat([in_scope, out_of_scope, torch.zeros(1)]).unique()  # sorted
-        accepted = (in_scope[None, :] >= candidates[:, None]).float().mean(dim=1)
-        rejected = (out_of_scope[None, :] < candidates[:, None]).float().mean(dim=1)
-        balanced = (accepted + rejected) / 2  # (n_candidates,)
-        best = int(torch.argmax(balanced + 1e-6 * (candidates == 0)))  # ties keep offset 0
-        self.offset = float(candidates[best])
+        logits = torch.cat([in_scope, out_of_scope]).double()  # (n + m,)
+        target = torch.cat([torch.zeros(len(in_scope)), torch.ones(len(out_of_scope))]).double()
+        params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+        optimiser = torch.optim.LBFGS([params], max_iter=100, line_search_fn="strong_wolfe")
+
+        def loss() -> torch.Tensor:
+            optimiser.zero_grad()
+            value = F.binary_cross_entropy_with_logits(params[0] * logits + params[1], target)
+            value = value + 1e-4 * (params[0] - 1) ** 2  # keeps a finite slope on separable data
+            value.backward()
+            return value
+
+        with torch.enable_grad():
+            optimiser.step(loss)
+        self.adjustment = (float(params[0].detach()), float(params[1].detach()))
         self._invalidate()
-        return {
-            "offset": self.offset,
-            "in_scope_accepted": float(accepted[best]),
-            "out_of_scope_rejected": float(rejected[best]),
-        }
+        return {"scale": self.adjustment[0], "offset": self.adjustment[1]}
 
     # ----------------------------------------------------------------------------- saving
     def state(self) -> dict[str, Any]:
-        """JSON-serialisable calibration state, saved with the registry."""
-        return {"threshold": self.threshold, "offset": self.offset, "config": asdict(self.config)}
+        """JSON-serialisable state saved with the registry: the rule and its provenance."""
+        return {
+            "threshold": self.threshold,
+            "adjustment": list(self.adjustment),
+            "rule": self.rule.state(),
+        }
 
     def load_state(self, state: dict[str, Any] | None) -> None:
-        """Restore what :meth:`state` returned (per-intent statistics are set separately)."""
+        """Restore what :meth:`state` returned (per-intent statistics are set separately).
+
+        A registry saved before the rule existed (``"config"`` with a quantile) keeps its
+        threshold setting and gets the current rule.
+        """
         state = state or {}
-        if "config" in state:
-            config = dict(state["config"])
-            for key in ("accept_weights", "reject_weights"):
-                if key in config:
-                    config[key] = tuple(config[key])
-            self.config = OutOfScopeConfig(**config)
-        self.offset = float(state.get("offset", 0.0))
+        if "rule" in state:
+            self.rule = RejectionRule.from_state(state["rule"])
+        elif state.get("offset"):
+            warnings.warn(
+                "this registry was calibrated for the previous out-of-scope rule; its offset "
+                "no longer applies: call calibrate() again",
+                stacklevel=3,
+            )
+        scale, offset = state.get("adjustment", (1.0, 0.0))
+        self.adjustment = (float(scale), float(offset))
         self._invalidate()

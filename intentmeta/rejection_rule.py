@@ -54,6 +54,21 @@ class RegistryScale:
         return max(self.mean_expected - self.cross, 0.01)
 
 
+#: Where the default weights come from (saved with every registry, checked by the warning).
+DEFAULT_PROVENANCE: dict[str, Any] = {
+    "encoder": "sentence-transformers/all-MiniLM-L6-v2",
+    "head": "prototypical",
+    "data": ["banking77", "clinc150"],
+    "split": "val (CLINC150 val + oos_val; BANKING77 30% of train held out)",
+    "known_ratios": [0.25, 0.5, 0.75, 1.0],
+    "shots": [3, 20],
+    "spread": [0.1332, 0.3044],
+    "out_of_scope_prior": 0.4,
+    "episodes": 84,
+    "date": "2026-11-28",
+}
+
+
 @dataclass
 class RejectionRule:
     """Weights of the two logistic models, and where they came from.
@@ -70,12 +85,13 @@ class RejectionRule:
             and the fallback statistics used where a registry cannot measure its own.
     """
 
-    oos_weights: tuple[float, ...] = (-0.95, -1.05, 0.43, 0.0, 0.0, 1.0)
-    intent_weights: tuple[float, ...] = (2.38, 0.1, 0.0, -0.21)
-    shrinkage: float = 3.0
+    # Defaults: fitted for the bundled all-MiniLM-L6-v2 by training/fit_rejection_rule.py.
+    oos_weights: tuple[float, ...] = (-0.9266, -1.0058, 1.8681, 0.3026, -0.5532, 0.7324)
+    intent_weights: tuple[float, ...] = (2.6747, 0.4571, 0.6918, -1.0147)
+    shrinkage: float = 3.0  # pseudo-pairs: 3 examples' worth of pooled evidence
     fallback_pairwise: float = 0.5
-    fallback_spread: float = 0.3
-    provenance: dict[str, Any] = field(default_factory=dict)
+    fallback_spread: float = 0.2189
+    provenance: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PROVENANCE))
 
     # ----------------------------------------------------------------------------- features
     @staticmethod

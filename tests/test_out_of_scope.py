@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import json
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from intentmeta import IntentClassifier, out_of_scope
+from intentmeta import IntentClassifier, out_of_scope, rejection_rule
 from intentmeta.heads import HeadConfig
+from intentmeta.prediction import OUT_OF_SCOPE
 from intentmeta.research.reliability import auroc, expected_calibration_error, reliability_bins
 
 UNRELATED = "quantum chromodynamics lecture notes"
@@ -18,10 +22,6 @@ def build(encoder, intents, **kwargs) -> IntentClassifier:
     return clf
 
 
-def labels_of(clf: IntentClassifier) -> list[int]:
-    return clf.head.classes.tolist()
-
-
 def test_automatic_threshold_rejects_unrelated_text_and_keeps_matching_text(
     fake_encoder, toy_intents
 ):
@@ -32,40 +32,65 @@ def test_automatic_threshold_rejects_unrelated_text_and_keeps_matching_text(
     assert clf.predict([UNRELATED, "where is my parcel"]) == ["oos", "track_order"]
 
 
-def test_automatic_thresholds_follow_the_leave_one_out_rule(fake_encoder, toy_intents):
-    clf = build(fake_encoder, toy_intents)
-    config = clf.oos.config
-    loo = {
-        name: out_of_scope.intent_stats(fake_encoder.encode(examples)).loo
-        for name, examples in toy_intents.items()
-    }
-    quantile = torch.quantile(torch.cat(list(loo.values())), config.quantile)
-    mean_of_means = torch.stack([v.mean() for v in loo.values()]).mean()
-    expected = torch.stack(
-        [quantile + config.shift * (loo[name].mean() - mean_of_means) for name in clf.intents]
-    )
-    assert clf.oos.thresholds(labels_of(clf)) == pytest.approx(expected, abs=1e-5)
-
-
-def test_leave_one_out_similarity_excludes_the_example_itself():
-    embeddings = F.normalize(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), dim=1)
-    stats = out_of_scope.intent_stats(embeddings)
-    others = F.normalize(embeddings[1:].sum(dim=0), dim=0)
-    assert float(stats.loo[0]) == pytest.approx(float(embeddings[0] @ others))
-    assert out_of_scope.intent_stats(embeddings[:1]).loo.numel() == 0
-
-
-def test_thresholds_change_when_an_intent_is_added_and_return_when_it_is_removed(
+def test_probabilities_of_every_answer_sum_to_one_and_the_answer_is_the_top_entry(
     fake_encoder, toy_intents
 ):
+    clf = build(fake_encoder, toy_intents, top_k=len(toy_intents))
+    texts = [UNRELATED, "where is my parcel", "money parcel", "hello refund", "zebra"]
+    for prediction in clf.classify_batch(texts):
+        assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-6)
+        assert OUT_OF_SCOPE in prediction.scores
+        top, top_score = next(iter(prediction.scores.items()))
+        assert prediction.confidence == pytest.approx(top_score)
+        assert top == (OUT_OF_SCOPE if prediction.is_out_of_scope else prediction.intent)
+    assert clf.classify(UNRELATED).is_out_of_scope
+
+
+def test_with_fewer_listed_intents_the_entries_sum_to_at_most_one(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents, top_k=1)
+    for prediction in clf.classify_batch([UNRELATED, "where is my parcel", "money parcel"]):
+        assert sum(prediction.scores.values()) <= 1.0 + 1e-6
+        assert prediction.confidence == pytest.approx(max(prediction.scores.values()))
+
+
+def test_incremental_statistics_equal_those_of_the_whole_registry(fake_encoder, toy_intents):
     clf = build(fake_encoder, toy_intents)
-    labels = labels_of(clf)
-    before = clf.oos.thresholds(labels)
-    clf.add_intent("misc", ["apple", "violin concert", "tax return deadline", "green sofa"])
-    during = clf.oos.thresholds(labels)
-    assert not torch.allclose(before, during)  # a loose intent lowers the global quantile
-    clf.remove_intent("misc")
-    assert clf.oos.thresholds(labels) == pytest.approx(before)
+    clf.add_intent("weather", ["is it raining", "weather forecast rain", "rain tomorrow"])
+    clf.add_examples("refund", ["refund the parcel money"])
+    clf.remove_intent("greeting")
+    rebuilt = IntentClassifier(encoder=fake_encoder).fit(
+        [t for n in clf.intents for t in clf.examples(n)],
+        [n for n in clf.intents for _ in clf.examples(n)],
+    )
+    incremental, whole = clf.oos.scale(), rebuilt.oos.scale()
+    assert (incremental.mean_expected, incremental.cross) == pytest.approx(
+        (whole.mean_expected, whole.cross), abs=1e-6
+    )
+    assert clf.out_of_scope_thresholds() == pytest.approx(rebuilt.out_of_scope_thresholds())
+    names = clf.intents
+    embeddings = torch.cat([fake_encoder.encode(clf.examples(n)) for n in names])
+    labels = torch.repeat_interleave(torch.arange(3), torch.tensor([3, 4, 3]))
+    _, _, nearest = rejection_rule.registry_statistics(embeddings, labels, 3)
+    kept = [clf.oos._nearest[label][0] for label in labels_of_names(clf, names)]
+    assert kept == pytest.approx(nearest.tolist(), abs=1e-5)
+
+
+def labels_of_names(clf: IntentClassifier, names: list[str]) -> list[int]:
+    column = dict(zip(clf._registry.column_names, clf._registry.column_labels, strict=True))
+    return [column[n] for n in names]
+
+
+def test_effective_thresholds_are_where_the_decision_flips(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents)
+    thresholds = clf.out_of_scope_thresholds()
+    assert set(thresholds) == set(toy_intents)
+    scale = clf.oos.scale()
+    for name, label in zip(clf.intents, labels_of_names(clf, clf.intents), strict=True):
+        at = torch.tensor([thresholds[name] - 1e-3, thresholds[name] + 1e-3])
+        decided = clf.oos.decide(at, torch.full((2,), scale.cross), [label, label])
+        assert decided.rejected.tolist() == [True, False]
+    fixed = build(fake_encoder, toy_intents, oos_threshold=0.4).out_of_scope_thresholds()
+    assert fixed == pytest.approx(dict.fromkeys(toy_intents, 0.4))
 
 
 def test_adding_an_intent_computes_statistics_of_that_intent_only(
@@ -94,73 +119,124 @@ def test_float_threshold_is_a_cosine_to_the_best_intents_prototype(fake_encoder,
     assert above.is_out_of_scope and above.best_intent == "track_order"
 
 
-def test_no_threshold_never_rejects_and_still_gives_probabilities(fake_encoder, toy_intents):
-    clf = build(fake_encoder, toy_intents, oos_threshold=None)
+def test_no_threshold_never_rejects_and_lists_intents_only(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents, oos_threshold=None, top_k=3)
     predictions = clf.classify_batch([UNRELATED, "zebra", "where is my parcel"])
     assert not any(p.is_out_of_scope for p in predictions)
-    assert all(0.0 <= p.confidence <= 1.0 for p in predictions)
-    assert predictions[0].confidence < predictions[2].confidence
+    for p in predictions:
+        assert OUT_OF_SCOPE not in p.scores
+        assert sum(p.scores.values()) == pytest.approx(1.0, abs=1e-6)
+        assert p.confidence == pytest.approx(max(p.scores.values()))
 
 
 def test_rejection_ignores_the_heads_temperature(fake_encoder, toy_intents):
     texts = [UNRELATED, "where is my parcel", "money parcel", "hello refund"]
     sharp = build(fake_encoder, toy_intents, head_config=HeadConfig(temperature=0.01))
     soft = build(fake_encoder, toy_intents, head_config=HeadConfig(temperature=1.0))
-    assert sharp.predict(texts) == soft.predict(texts)
-    assert [p.confidence for p in sharp.classify_batch(texts)] == pytest.approx(
-        [p.confidence for p in soft.classify_batch(texts)]
+    assert [p.is_out_of_scope for p in sharp.classify_batch(texts)] == [
+        p.is_out_of_scope for p in soft.classify_batch(texts)
+    ]
+
+
+def test_the_out_of_scope_probability_falls_as_the_cosine_rises(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents)
+    label = labels_of_names(clf, ["track_order"])[0]
+    cosines = torch.linspace(-0.2, 1.0, 7)
+    _, p_oos, _ = clf.oos.evidence(cosines, torch.full((7,), -0.1), [label] * 7)
+    assert (p_oos.diff() < 0).all()
+
+
+def test_a_lone_intent_with_a_single_example_warns_and_still_decides(fake_encoder):
+    with pytest.warns(UserWarning, match="fallback"):
+        clf = build(fake_encoder, {"greeting": ["hello there"]})
+        assert clf.classify("hello there").intent == "greeting"
+    assert clf.classify(UNRELATED).is_out_of_scope
+
+
+def test_the_rule_and_its_provenance_are_saved_and_loaded(fake_encoder, toy_intents, tmp_path):
+    clf = build(fake_encoder, toy_intents)
+    clf.oos.rule = rejection_rule.RejectionRule(
+        provenance={"encoder": "fake-bag-of-words", "data": ["toy"], "split": "val"}
     )
-
-
-def test_confidence_is_higher_the_further_a_message_is_from_the_threshold(fake_encoder):
-    detector = out_of_scope.OutOfScopeDetector()
-    margins = torch.tensor([-0.3, -0.1, 0.05, 0.3])
-    rejected = margins < 0
-    confidence = detector.confidence(margins, torch.full((4,), 0.1), rejected)
-    assert confidence[0] > confidence[1]  # surer it is out of scope
-    assert confidence[3] > confidence[2]  # surer of the intent
-
-
-def test_a_lone_intent_with_a_single_example_uses_the_fallback_threshold(fake_encoder):
-    clf = build(fake_encoder, {"greeting": ["hello there"]})
-    assert clf.oos.thresholds(labels_of(clf)).tolist() == [clf.oos.config.fallback]
-    assert clf.classify("hello there").intent == "greeting"
-    assert clf.classify(UNRELATED).is_out_of_scope
-
-
-def test_calibrate_shifts_every_threshold_by_the_offset_it_reports(fake_encoder, toy_intents):
-    clf = build(fake_encoder, toy_intents)
-    labels = labels_of(clf)
-    before = clf.oos.thresholds(labels)
-    report = clf.calibrate(["parcel money hello weather", UNRELATED, "zebra crossing"])
-    assert set(report) == {"offset", "in_scope_accepted", "out_of_scope_rejected"}
-    assert 0.0 <= report["in_scope_accepted"] <= 1.0
-    assert clf.oos.thresholds(labels) == pytest.approx(before + report["offset"])
-    with pytest.raises(ValueError, match="auto"):
-        build(fake_encoder, toy_intents, oos_threshold=0.5).calibrate([UNRELATED])
-
-
-def test_calibrate_rejects_given_out_of_scope_texts_that_are_separable(fake_encoder, toy_intents):
-    clf = build(fake_encoder, toy_intents)
-    report = clf.calibrate([UNRELATED], in_scope_texts=["where is my parcel", "money back"])
-    assert report["in_scope_accepted"] == 1.0 and report["out_of_scope_rejected"] == 1.0
-    assert clf.classify(UNRELATED).is_out_of_scope
-
-
-def test_save_and_load_keep_thresholds_offset_and_confidences(fake_encoder, toy_intents, tmp_path):
-    clf = build(fake_encoder, toy_intents)
-    clf.calibrate(["parcel money hello weather", UNRELATED])
+    clf.calibrate(in_scope=["where is my parcel"], out_of_scope=[UNRELATED, "zebra crossing"])
     texts = [UNRELATED, "parcel where", "money back", "hello parcel"]
     before = clf.classify_batch(texts)
     clf.save(tmp_path / "registry")
+    saved = json.loads((tmp_path / "registry" / "intentmeta.json").read_text())
+    assert saved["oos"]["rule"]["provenance"]["encoder"] == "fake-bag-of-words"
     loaded = IntentClassifier.load(tmp_path / "registry", encoder=fake_encoder)
-    assert loaded.oos.offset == clf.oos.offset
-    assert loaded.oos.thresholds(labels_of(loaded)) == pytest.approx(
-        clf.oos.thresholds(labels_of(clf))
-    )
+    assert loaded.oos.rule == clf.oos.rule
+    assert loaded.oos.adjustment == pytest.approx(clf.oos.adjustment)
     after = loaded.classify_batch(texts)
     assert [p.intent for p in after] == [p.intent for p in before]
     assert [p.confidence for p in after] == pytest.approx([p.confidence for p in before])
+
+
+def test_a_registry_far_outside_the_rules_provenance_warns_once(fake_encoder, toy_intents):
+    rule = rejection_rule.RejectionRule(
+        provenance={"encoder": "other-encoder", "shots": [10, 20], "spread": [2.0, 3.0]}
+    )
+    clf = IntentClassifier(encoder=fake_encoder, top_k=3)
+    clf.oos.rule = rule
+    clf.fit(
+        [t for examples in toy_intents.values() for t in examples],
+        [n for n, examples in toy_intents.items() for _ in examples],
+    )
+    with pytest.warns(UserWarning) as caught:
+        clf.classify("where is my parcel")
+    messages = " ".join(str(w.message) for w in caught)
+    assert "examples per intent" in messages and "cosine spread" in messages
+    assert "other-encoder" in messages
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.classify("money back")  # warned once per reason
+
+
+def test_calibrate_fits_the_traffic_and_reports_before_and_after(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents)
+    in_scope = ["where is my parcel", "money back please", "hello hello"]
+    out = [UNRELATED, "violin sonata", "zebra crossing", "parcel money hello weather"]
+    report = clf.calibrate(
+        in_scope=in_scope,
+        out_of_scope=out,
+        in_scope_intents=["track_order", "refund", "greeting"],
+    )
+    assert set(report) == {"scale", "offset", "before", "after"}
+    assert set(report["after"]) >= {
+        "in_scope_accepted",
+        "in_scope_accuracy",
+        "out_of_scope_recall",
+        "out_of_scope_precision",
+        "log_loss",
+    }
+    assert report["after"]["log_loss"] <= report["before"]["log_loss"] + 1e-6
+    assert clf.oos.adjustment == (report["scale"], report["offset"])
+    with pytest.raises(ValueError, match="auto"):
+        build(fake_encoder, toy_intents, oos_threshold=0.5).calibrate(out_of_scope=[UNRELATED])
+    with pytest.raises(ValueError, match="out-of-scope"):
+        clf.calibrate(in_scope=in_scope, out_of_scope=[])
+
+
+def test_calibrate_without_in_scope_messages_scores_the_examples_leave_one_out(
+    fake_encoder, toy_intents
+):
+    clf = build(fake_encoder, toy_intents)
+    report = clf.calibrate(out_of_scope=[UNRELATED, "zebra crossing"])
+    assert 0.0 <= report["after"]["in_scope_accepted"] <= 1.0
+    units = F.normalize(fake_encoder.encode(toy_intents["refund"]), dim=1)
+    others = F.normalize(units[1:].sum(dim=0), dim=0)
+    label = labels_of_names(clf, ["refund"])[0]
+    loo = clf.oos.leave_one_out(label, fake_encoder.encode(toy_intents["refund"]))
+    assert float(loo[0]) == pytest.approx(float(units[0] @ others), abs=1e-6)
+
+
+def test_the_old_calibrate_signature_still_works_with_a_deprecation_warning(
+    fake_encoder, toy_intents
+):
+    clf = build(fake_encoder, toy_intents)
+    with pytest.warns(DeprecationWarning, match="in_scope="):
+        report = clf.calibrate([UNRELATED], in_scope_texts=["where is my parcel", "money back"])
+    assert report["after"]["out_of_scope_recall"] == 1.0
 
 
 def test_ece_of_a_constructed_example():

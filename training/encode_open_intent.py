@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from intentmeta.embedding_cache import cached_encode
 from intentmeta.encoder import shared_encoder
-from intentmeta.evaluate_open import LayerEncoder
+from intentmeta.research.embedding_cache import cached_encode
+from intentmeta.research.evaluate_open import LayerEncoder
 
 
 def all_texts(data: Path) -> list[str]:

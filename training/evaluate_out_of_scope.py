@@ -6,8 +6,9 @@ recall / precision, AUROC and ECE over seeds, with 95% confidence intervals.
     python training/evaluate_out_of_scope.py --data ../shared/data/clinc150 --split test \
         --plot docs/reliability_diagram.png
 
-``--split val --fit-confidence`` refits the logistic confidence maps that
-:class:`intentmeta.out_of_scope.OutOfScopeConfig` ships (val, out-of-scope weighted to 20%).
+``--split val --fit-confidence`` also refits the out-of-scope rule on CLINC150 ``val`` episodes
+(``training/fit_rejection_rule.py`` fits the shipped one on both data sets); with ``--split test``
+it is refused: nothing is ever fitted on a test split.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def time_add_intent(train: dict[str, list[str]], n_intents: int = 1000, repeats:
         labels_now = clf.head.classes.tolist()
         started = time.perf_counter()
         clf.oos.set_intent(labels_now[-1], encoder_embeddings)
-        clf.oos.auto_thresholds(labels_now)
+        clf.oos.thresholds(labels_now)
         calibration.append(time.perf_counter() - started)
     median = lambda xs: sorted(xs)[len(xs) // 2] * 1000  # noqa: E731
     return {
@@ -75,9 +76,13 @@ def main() -> None:
     parser.add_argument("--out", default="results/out_of_scope", help="JSON results folder")
     parser.add_argument("--cache", help="embedding cache (default: ~/.cache/intentmeta/oos)")
     parser.add_argument("--plot", help="write the reliability diagram (all seeds) here")
-    parser.add_argument("--fit-confidence", action="store_true", help="print refitted maps")
+    parser.add_argument(
+        "--fit-confidence", action="store_true", help="also refit the rule on val (not test)"
+    )
     parser.add_argument("--timing", action="store_true", help="only time add_intent at 1,000")
     args = parser.parse_args()
+    if args.fit_confidence and args.split == "test":
+        parser.error("--fit-confidence fits on the split it reads: refused with --split test")
 
     torch.manual_seed(0)
     torch.set_num_threads(1)

@@ -20,13 +20,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
-from intentmeta.evaluate_open import (
+from intentmeta.research.evaluate_open import (
     cached_table_encoder,
     load_encoder,
     load_pool,
     refuse_fitting_on_test,
 )
-from intentmeta.rule_fitting import FitConfig, fit_rule
+from intentmeta.research.rule_fitting import FitConfig, fit_rule
 
 
 def main() -> None:

@@ -58,11 +58,34 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="mislabel detection instead: flip 10%% of a 10-shot registry's intents",
     )
+    parser.add_argument(
+        "--fit-confidence",
+        action="store_true",
+        help="with --oos: also refit the out-of-scope rule on val (refused with --split test)",
+    )
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        help="open-intent benchmark: some intents known, the others out of scope, vs baselines",
+    )
+    parser.add_argument(
+        "--ratios",
+        type=float,
+        nargs="+",
+        default=[0.25, 0.5, 0.75],
+        help="with --open: shares of intents known",
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="with --open: ours only")
     parser.set_defaults(func=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """Dispatch to the few-shot, out-of-scope, discovery or mislabel evaluation."""
+    """Dispatch to the few-shot, out-of-scope, open-intent, discovery or mislabel evaluation."""
+    from intentmeta.research.evaluate_open import refuse_fitting_on_test
+
+    refuse_fitting_on_test(args.split, args.fit_confidence)
+    if args.open:
+        return run_open(args)
     if args.oos:
         return run_out_of_scope(args)
     if args.discovery:
@@ -107,5 +130,32 @@ def run_out_of_scope(args: argparse.Namespace) -> int:
     shots = args.shots[0] if len(args.shots) == 1 else OosConfig.shots
     config = OosConfig(args.split, shots, args.seeds)
     cache = Path(args.cache_dir) / "clinc150_oos" if args.cache_dir else None
-    print(format_record(evaluate_out_of_scope(args.data, config, cache, args.out)))
+    record = evaluate_out_of_scope(args.data, config, cache, args.out, fit=args.fit_confidence)
+    print(format_record(record))
+    return 0
+
+
+def run_open(args: argparse.Namespace) -> int:
+    """``intentmeta eval --open``: the open-intent grid on one data set folder."""
+    import json
+
+    from intentmeta.research.evaluate_open import OpenConfig, evaluate_open
+    from intentmeta.research.evaluate_open_report import format_open_table
+
+    shots = [3, 5, 10, 20] if args.shots == [1, 5, 10, 20] else args.shots
+    config = OpenConfig(
+        split=args.split,
+        ratios=args.ratios,
+        shots=shots,
+        seeds=args.seeds,
+        baselines=not args.no_baselines,
+        encoder=args.encoder,
+    )
+    record = evaluate_open(args.data, config, args.cache_dir, progress=not args.quiet)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"open_{record['data']}_{args.encoder}_{args.split}.json"
+    path.write_text(json.dumps(record, indent=2))
+    print(format_open_table(record))
+    print(f"\nwrote {path}")
     return 0

@@ -22,7 +22,6 @@ import torch
 from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import Encoder
 from intentmeta.research.data import load_dataset, load_out_of_scope
-from intentmeta.research.embedding_cache import CachedEncoder
 from intentmeta.research.reliability import (
     auroc,
     expected_calibration_error,
@@ -78,8 +77,7 @@ class OosRun:
     ece: float
     confidence: torch.Tensor = field(repr=False)  # (n,) every message's confidence
     correct: torch.Tensor = field(repr=False)  # (n,) whether each answer was right
-    margin: torch.Tensor = field(repr=False)  # (n,) similarity - threshold of the best intent
-    gap: torch.Tensor = field(repr=False)  # (n,) best - second-best prototype similarity
+    p_oos: torch.Tensor = field(repr=False)  # (n,) probability of out of scope
     is_oos: torch.Tensor = field(repr=False)  # (n,) whether each message is out of scope
 
 
@@ -101,7 +99,7 @@ def run_seed(
     clf = IntentClassifier(encoder=encoder, oos_threshold=threshold).fit(texts, labels)
     queries = split.texts + split.oos_texts
     predictions = clf.classify_batch(queries)
-    _, margin, gap = clf.out_of_scope_evidence(encoder.encode(queries))  # (n,) each
+    p_oos = clf.out_of_scope_evidence(encoder.encode(queries))[1]  # (n,)
     truth = split.labels + [None] * len(split.oos_texts)
     is_oos = torch.tensor([t is None for t in truth])
     rejected = torch.tensor([p.is_out_of_scope for p in predictions])
@@ -112,12 +110,11 @@ def run_seed(
         in_scope_accuracy=float(correct[~is_oos].float().mean()),
         oos_recall=float(rejected[is_oos].float().mean()),
         oos_precision=float((rejected & is_oos).sum()) / n_rejected if n_rejected else math.nan,
-        auroc=auroc(-margin, is_oos),
+        auroc=auroc(p_oos, is_oos),
         ece=expected_calibration_error(confidence, correct),
         confidence=confidence,
         correct=correct,
-        margin=margin,
-        gap=gap,
+        p_oos=p_oos,
         is_oos=is_oos,
     )
 
@@ -137,37 +134,6 @@ def summarise(runs: Sequence[OosRun]) -> dict[str, dict[str, float]]:
     return summary
 
 
-def fit_confidence(runs: Sequence[OosRun], oos_share: float = 0.2) -> dict[str, list[float]]:
-    """Fit the accept / reject logistic maps, out-of-scope messages weighted to ``oos_share``."""
-    from sklearn.linear_model import LogisticRegression
-
-    margin = torch.cat([r.margin for r in runs]).numpy()
-    gap = torch.cat([r.gap for r in runs]).numpy()
-    correct = torch.cat([r.correct for r in runs]).numpy()
-    accepted = margin >= 0
-    is_oos = torch.cat([r.is_oos for r in runs]).numpy()
-    weight = is_oos * (oos_share / (1 - oos_share)) * (~is_oos).sum() / is_oos.sum()
-    weight = weight + (~is_oos)
-    accept = LogisticRegression(C=100).fit(
-        list(zip(margin[accepted], gap[accepted], strict=True)),
-        correct[accepted],
-        sample_weight=weight[accepted],
-    )
-    reject = LogisticRegression(C=100).fit(
-        -margin[~accepted, None], correct[~accepted], sample_weight=weight[~accepted]
-    )
-    return {
-        "accept_weights": [
-            *accept.coef_[0].round(2).tolist(),
-            round(float(accept.intercept_[0]), 2),
-        ],
-        "reject_weights": [
-            round(float(reject.coef_[0, 0]), 2),
-            round(float(reject.intercept_[0]), 2),
-        ],
-    }
-
-
 def evaluate_out_of_scope(
     data: str | Path,
     config: OosConfig,
@@ -184,16 +150,17 @@ def evaluate_out_of_scope(
         cache_dir: Where embeddings are kept between runs.
         out: Folder of the JSON record.
         plot: Path of the reliability diagram PNG, if wanted.
-        fit: Also refit the confidence maps (on ``val``) and add them to the record.
+        fit: Also refit the out-of-scope rule on validation episodes (CLINC150 ``val`` only)
+            and add it to the record; refused with ``split="test"``.
 
     Returns:
         The record: settings, summary (mean and 95% CI), per-seed figures, machine and date.
     """
-    from intentmeta.encoder import shared_encoder
+    from intentmeta.research.evaluate_open import refuse_fitting_on_test
 
+    refuse_fitting_on_test(config.split, fit)
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
-    encoder = CachedEncoder(shared_encoder(), cache_dir)  # the evaluations' one disk cache
     started = time.perf_counter()
     runs = [
         run_seed(encoder, split, train, config.shots, seed, config.threshold)
@@ -218,7 +185,7 @@ def evaluate_out_of_scope(
             | {"auroc": r.auroc, "ece": r.ece}
             for r in runs
         ],
-        "confidence_maps": fit_confidence(runs) if fit else None,
+        "rule": _fit_on_validation(data, encoder) if fit else None,
         "machine": f"{platform.processor() or platform.machine()}, torch 1 thread",
         "date": date.today().isoformat(),
         "seconds": round(time.perf_counter() - started, 1),
@@ -230,12 +197,23 @@ def evaluate_out_of_scope(
     return record
 
 
+def _fit_on_validation(data: str | Path, table) -> dict:
+    """The rule fitted on CLINC150 ``val`` episodes alone (``--fit-confidence``)."""
+    from intentmeta.encoder import shared_encoder
+    from intentmeta.research.evaluate_open import cached_table_encoder, load_pool
+    from intentmeta.research.rule_fitting import FitConfig, fit_rule
+
+    pool = load_pool(data, "val")
+    val_table = cached_table_encoder(shared_encoder(), pool.texts())
+    return fit_rule({"clinc150": pool}, {"clinc150": val_table}, FitConfig(), table.name).state()
+
+
 def format_record(record: dict) -> str:
     """The summary as lines of ``metric  mean ± half-width``."""
     lines = [
         f"{metric:18s} {value['mean']:.4g} ± {value['ci95']:.2g}"
         for metric, value in record["summary"].items()
     ]
-    if record.get("confidence_maps"):
-        lines.append(f"confidence maps    {json.dumps(record['confidence_maps'])}")
+    if record.get("rule"):
+        lines.append(f"rule               {json.dumps(record['rule'])}")
     return "\n".join([*lines, f"wrote {record['path']}"])

@@ -18,13 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from intentmeta.evaluate_open import OpenEpisode, OpenPool, TableEncoder, sample_episode
 from intentmeta.rejection_rule import (
     RejectionRule,
     expected_similarity,
     registry_scale,
     registry_statistics,
 )
+from intentmeta.research.evaluate_open import OpenEpisode, OpenPool, TableEncoder, sample_episode
 
 
 @dataclass
@@ -69,7 +69,11 @@ def episode_features(
     runner_up = others.max(dim=1).values if len(names) > 1 else torch.full_like(chosen, scale.cross)
     truth = torch.tensor([column.get(t, -1) if t is not None else -1 for t in episode.query_truth])
     n = len(chosen)
+    pairs = counts.float() * (counts.float() - 1) / 2
+    within = ((sums * sums).sum(dim=1) - counts.float()) / 2
+    pooled = float(within.sum() / pairs.sum()) if pairs.sum() > 0 else math.nan
     return {
+        "pooled_pairwise": torch.full((n,), pooled),
         "chosen": chosen,
         "runner_up": runner_up,
         "expected": expected[best],
@@ -143,6 +147,7 @@ def fit_rule(
         round(float(w), 4) for w in [*intent_model.coef_[0], intent_model.intercept_[0]]
     )
     rule.fallback_spread = round(float(np.median(spread)), 4)
+    rule.fallback_pairwise = round(float(np.nanmedian(rows["pooled_pairwise"].numpy())), 4)
     rule.provenance = {
         "encoder": encoder,
         "head": config.head,

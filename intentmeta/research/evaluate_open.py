@@ -7,7 +7,8 @@ adds its own out-of-scope split (all 150 intents known, ``oos_test`` to reject).
 
 The classifier under test is ``IntentClassifier()`` as shipped, fitted through its public API on
 an encoder that returns cached embeddings. Baselines on the same embeddings and the same head
-choose their single threshold on *validation* episodes of the same cell (data set, ratio, K):
+choose their single threshold per data set and K on *validation* episodes of every known ratio
+together (the share of out-of-scope traffic is not known in advance):
 
 - ``msp``: maximum softmax probability of the default head (Hendrycks & Gimpel 2017);
 - ``cosine``: cosine of the message to the winning intent's prototype;
@@ -28,9 +29,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from intentmeta.data import holdout_split, load_dataset, load_out_of_scope
-from intentmeta.embedding_cache import EmbeddingCache, encoder_key
 from intentmeta.encoder import SentenceEncoder, mean_pool
+from intentmeta.research.data import holdout_split, load_dataset, load_out_of_scope
+from intentmeta.research.embedding_cache import EmbeddingCache, encoder_key
 
 #: Truth label of a message that fits none of the known intents.
 OPEN = None
@@ -218,7 +219,7 @@ class TableEncoder:
 
 def cached_table_encoder(encoder, texts: Sequence[str], cache_dir=None) -> TableEncoder:
     """Embed ``texts`` through the on-disk cache (encoding only the missing ones)."""
-    from intentmeta.embedding_cache import cached_encode
+    from intentmeta.research.embedding_cache import cached_encode
 
     texts = list(dict.fromkeys(texts))
     cache = EmbeddingCache(cache_dir)
@@ -255,6 +256,7 @@ class OpenConfig:
     baselines: bool = True
     head: str = "prototypical"
     encoder: str = "default"  # "default" (all-MiniLM-L6-v2) or "layer3" (its first 3 layers)
+    adjustment: tuple[float, float] | None = None  # research: shift the out-of-scope log-odds
 
 
 def load_encoder(name: str):
@@ -269,39 +271,52 @@ def load_encoder(name: str):
     raise ValueError(f"encoder must be 'default' or 'layerN', not {name!r}")
 
 
+def _baseline_scores(episode: OpenEpisode, table: TableEncoder, head: str) -> dict:
+    from intentmeta.research.evaluate_open_methods import score_baselines
+
+    return score_baselines(
+        table.encode(episode.support_texts),
+        episode.support_intents,
+        table.encode(episode.query_texts),
+        head,
+    )
+
+
+def baseline_thresholds(
+    val_pool: OpenPool, table: TableEncoder, ratios: list[float], shots: int, config: OpenConfig
+) -> dict[str, float]:
+    """Each baseline's single threshold for K = ``shots``, chosen on validation episodes of
+    every known ratio at once (best mean macro-F1): set as a team would set it, without
+    knowing how much of its traffic is out of scope."""
+    from intentmeta.research.evaluate_open_methods import best_threshold
+
+    validation = [
+        sample_episode(val_pool, ratio, shots, 1000 + seed, ratio >= 1.0)
+        for ratio in ratios
+        for seed in range(config.seeds)
+    ]
+    scores = [_baseline_scores(e, table, config.head) for e in validation]
+    return {
+        name: best_threshold([s[name] for s in scores], [e.query_truth for e in validation])
+        for name in ("msp", "cosine", "lr")
+    }
+
+
 def run_cell(
     test_pool: OpenPool,
-    val_pool: OpenPool,
     table: TableEncoder,
     ratio: float,
     shots: int,
     config: OpenConfig,
+    thresholds: dict[str, float] | None = None,
 ) -> dict[str, list[dict[str, float]]]:
-    """Every method's metrics on ``config.seeds`` episodes of one cell (ratio 1: with oos)."""
-    from intentmeta.evaluate_open_methods import (
-        best_threshold,
-        classifier_answers,
-        open_metrics,
-        score_baselines,
-    )
+    """Every method's metrics on ``config.seeds`` test episodes of one cell (ratio 1: with
+    the data set's own out-of-scope split); baselines reject below ``thresholds``."""
+    from intentmeta.research.evaluate_open_methods import classifier_answers, open_metrics
 
-    with_oos = ratio >= 1.0
-
-    def episodes(pool: OpenPool, offset: int) -> list[OpenEpisode]:
-        return [
-            sample_episode(pool, ratio, shots, offset + seed, with_oos)
-            for seed in range(config.seeds)
-        ]
-
-    def baselines(episode: OpenEpisode) -> dict:
-        return score_baselines(
-            table.encode(episode.support_texts),
-            episode.support_intents,
-            table.encode(episode.query_texts),
-            config.head,
-        )
-
-    tested = episodes(test_pool, 0)
+    tested = [
+        sample_episode(test_pool, ratio, shots, seed, ratio >= 1.0) for seed in range(config.seeds)
+    ]
     results: dict[str, list[dict[str, float]]] = {"intentmeta": []}
     for episode in tested:
         answers = classifier_answers(
@@ -310,27 +325,23 @@ def run_cell(
             episode.support_intents,
             episode.query_texts,
             head=config.head,
+            **({"adjustment": config.adjustment} if config.adjustment else {}),
         )
         results["intentmeta"].append(open_metrics(answers, episode.query_truth))
-    if config.baselines:
-        validation = episodes(val_pool, 1000)
-        val_scores = [baselines(e) for e in validation]
-        test_scores = [baselines(e) for e in tested]
-        for name in ("msp", "cosine", "lr"):
-            threshold = best_threshold(
-                [s[name] for s in val_scores], [e.query_truth for e in validation]
-            )
+    if thresholds:
+        scores = [_baseline_scores(e, table, config.head) for e in tested]
+        for name, threshold in thresholds.items():
             results[name] = [
                 open_metrics(s[name].reject_below(threshold), e.query_truth)
                 | {"threshold": threshold}
-                for s, e in zip(test_scores, tested, strict=True)
+                for s, e in zip(scores, tested, strict=True)
             ]
     return results
 
 
 def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:
     """``{metric: {"mean", "ci95"}}`` over seeds (Student t, 95%)."""
-    from intentmeta.evaluate import mean_ci
+    from intentmeta.research.evaluate import mean_ci
 
     summary = {}
     for metric in runs[0]:
@@ -340,9 +351,21 @@ def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]
 
 
 def evaluate_open(
-    data: str | Path, config: OpenConfig, cache_dir: str | Path | None = None, progress=True
+    data: str | Path,
+    config: OpenConfig,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    encoder: object | None = None,
 ) -> dict:
-    """Run the grid on one data set folder (BANKING77 or CLINC150); returns the JSON record."""
+    """Run the grid on one data set folder (BANKING77 or CLINC150); returns the JSON record.
+
+    Args:
+        data: The data set's folder.
+        config: Ratios, shots, seeds, split, head and encoder name.
+        cache_dir: Embedding cache directory (default ``~/.cache/intentmeta/embeddings``).
+        progress: Show a bar over the cells.
+        encoder: An encoder object instead of ``config.encoder`` (tests use a fake one).
+    """
     import platform
     import time
     from datetime import date
@@ -351,7 +374,7 @@ def evaluate_open(
 
     started = time.perf_counter()
     test_pool, val_pool = load_pool(data, config.split), load_pool(data, "val")
-    encoder = load_encoder(config.encoder)
+    encoder = encoder or load_encoder(config.encoder)
     table = cached_table_encoder(encoder, [*test_pool.texts(), *val_pool.texts()], cache_dir)
     cells = [(r, k) for r in config.ratios for k in config.shots]
     if config.with_oos and test_pool.oos:
@@ -364,8 +387,13 @@ def evaluate_open(
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
         "date": date.today().isoformat(),
     }
+    ratios = sorted({ratio for ratio, _ in cells})
+    thresholds = {
+        k: baseline_thresholds(val_pool, table, ratios, k, config) if config.baselines else None
+        for k in config.shots
+    }
     for ratio, shots in tqdm(cells, desc=Path(data).name, disable=not progress):
-        results = run_cell(test_pool, val_pool, table, ratio, shots, config)
+        results = run_cell(test_pool, table, ratio, shots, config, thresholds[shots])
         record["cells"].append(
             {
                 "known_ratio": ratio,

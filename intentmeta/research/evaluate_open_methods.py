@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from intentmeta.reliability import expected_calibration_error
+from intentmeta.research.reliability import expected_calibration_error
 
 OPEN_LABEL = "<open>"  # the open class in metrics (no intent name can contain '<')
 
@@ -187,14 +187,18 @@ def classifier_answers(
     **settings: object,
 ) -> Answers:
     """``IntentClassifier(**settings)`` as shipped, fitted and asked through its public API."""
-    from intentmeta.classifier import OUT_OF_SCOPE, IntentClassifier
+    from intentmeta.classifier import IntentClassifier
+    from intentmeta.prediction import OUT_OF_SCOPE
 
     # Data sets' names need not be valid intent names ("reverted_card_payment?"): number them.
     names = list(dict.fromkeys(support_intents))
     safe = {name: f"intent_{i}" for i, name in enumerate(names)}
     original = {v: k for k, v in safe.items()}
+    adjustment = settings.pop("adjustment", None)
     clf = IntentClassifier(encoder=encoder, **settings)
     clf.fit(list(support_texts), [safe[name] for name in support_intents])
+    if adjustment is not None:  # research only: shift the out-of-scope log-odds
+        clf.oos.adjustment = adjustment
     predictions = clf.classify_batch(list(queries))
     confidence = torch.tensor([p.confidence for p in predictions])
     oos = torch.tensor(

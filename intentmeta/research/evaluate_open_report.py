@@ -1,0 +1,50 @@
+"""Tables of the open-intent benchmark: one row per cell and method, mean ± 95% CI."""
+
+from __future__ import annotations
+
+import math
+
+#: Columns of the table: metric key, header, scale.
+COLUMNS = [
+    ("macro_f1", "macro-F1", 100),
+    ("accuracy", "accuracy", 100),
+    ("oos_recall", "OOS recall", 100),
+    ("oos_precision", "OOS precision", 100),
+    ("auroc", "AUROC", 1),
+    ("mcc", "MCC", 1),
+    ("ece", "ECE", 1),
+]
+
+
+def _cell(summary: dict, scale: float) -> str:
+    mean, half = summary["mean"], summary["ci95"]
+    if mean is None or math.isnan(mean):
+        return "–"
+    digits = 1 if scale == 100 else 3
+    text = f"{mean * scale:.{digits}f}"
+    return text if half is None else f"{text} ± {half * scale:.{digits}f}"
+
+
+def format_open_table(record: dict) -> str:
+    """A Markdown table of every cell and method; the best macro-F1 of each cell in bold.
+
+    >>> s = {m: {"mean": 0.5, "ci95": 0.01} for m, _, _ in COLUMNS}
+    >>> record = {"data": "toy", "encoder": "e", "cells": [
+    ...     {"known_ratio": 0.5, "shots": 10, "methods": {"intentmeta": s}}]}
+    >>> print(format_open_table(record).splitlines()[2])
+    | 50 % | 10 | intentmeta | **50.0 ± 1.0** | 50.0 ± 1.0 | 50.0 ± 1.0 | 50.0 ± 1.0 | 0.500 ± 0.010 | 0.500 ± 0.010 | 0.500 ± 0.010 |
+    """  # noqa: E501
+    header = ["known", "K", "method", *(title for _, title, _ in COLUMNS)]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for cell in record["cells"]:
+        known = "all + oos" if cell["known_ratio"] >= 1 else f"{cell['known_ratio']:.0%}"
+        known = known.replace("%", " %")
+        best = max(s["macro_f1"]["mean"] for s in cell["methods"].values())
+        for method, summary in cell["methods"].items():
+            values = []
+            for key, _, scale in COLUMNS:
+                text = _cell(summary[key], scale)
+                bold = key == "macro_f1" and summary[key]["mean"] == best
+                values.append(f"**{text}**" if bold else text)
+            lines.append(f"| {known} | {cell['shots']} | {method} | " + " | ".join(values) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Tuning the out-of-scope probability on a team's own labelled traffic.
+
+``IntentClassifier.calibrate`` lands here: embed the labelled messages, read what the rule reads
+for each, re-fit the out-of-scope log-odds (:meth:`OutOfScopeDetector.calibrate`), and report the
+figures on those messages before and after. Without in-scope messages the intents' own examples
+stand in, each scored against the prototype of the other examples of its intent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from intentmeta.validation import check_texts
+
+#: An :class:`~intentmeta.IntentClassifier` (not imported: the classifier imports this module).
+IntentClassifier = Any
+
+
+def _leave_one_out_evidence(
+    clf: IntentClassifier,
+) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
+    """Every stored example as an in-scope message of its own intent, scored leave-one-out."""
+    registry = clf._registry
+    prototypes = registry.prototypes  # (n_intents, dim)
+    column = {label: i for i, label in enumerate(registry.column_labels)}
+    chosen, runner_up, labels, names = [], [], [], []
+    for name, intent in registry.items():
+        if len(intent.examples) < 2:
+            continue  # no other example to compare with
+        units = F.normalize(intent.embeddings.float(), dim=1)  # (n, dim)
+        similarity = units @ prototypes.T  # (n, n_intents)
+        similarity[:, column[intent.label]] = -math.inf
+        chosen.append(clf.oos.leave_one_out(intent.label, intent.embeddings))
+        runner_up.append(similarity.max(dim=1).values)
+        labels += [intent.label] * len(units)
+        names += [name] * len(units)
+    if not labels:
+        raise ValueError("calibrate() needs in-scope messages, or an intent with 2+ examples")
+    return torch.cat(chosen), torch.cat(runner_up), labels, names
+
+
+def _evidence(clf: IntentClassifier, texts: list[str]) -> tuple[torch.Tensor, ...]:
+    """``chosen, runner_up``, chosen labels and the head's winning intent names."""
+    queries = clf.encoder.encode(texts)  # (n, dim)
+    with clf._lock, torch.inference_mode():
+        best = clf.head(queries).argmax(dim=1)  # (n,)
+        chosen, runner_up, labels = clf._prototype_evidence(queries, best)
+        names = [clf._registry.column_names[c] for c in best.tolist()]
+    return chosen, runner_up, labels, names
+
+
+def _figures(
+    clf: IntentClassifier,
+    evidence: tuple,
+    is_oos: torch.Tensor,
+    truth: Sequence[str | None] | None,
+) -> dict[str, float]:
+    """What the current detector does on the labelled messages."""
+    chosen, runner_up, labels, names = evidence
+    with torch.inference_mode():
+        decisions = clf.oos.decide(chosen, runner_up, labels)
+        p_oos = clf.oos.evidence(chosen, runner_up, labels)[1].double()
+    rejected = decisions.rejected
+    figures = {
+        "in_scope_accepted": float((~rejected[~is_oos]).float().mean()),
+        "out_of_scope_recall": float(rejected[is_oos].float().mean()),
+        "out_of_scope_precision": float(is_oos[rejected].float().mean())
+        if rejected.any()
+        else math.nan,
+        "log_loss": float(F.binary_cross_entropy(p_oos.clamp(1e-12, 1 - 1e-12), is_oos.double())),
+    }
+    if truth is not None:
+        right = [
+            not r and n == t
+            for r, n, t, o in zip(rejected.tolist(), names, truth, is_oos.tolist(), strict=True)
+            if not o
+        ]
+        figures["in_scope_accuracy"] = sum(right) / len(right)
+    return figures
+
+
+def calibrate_on_traffic(
+    clf: IntentClassifier,
+    in_scope: Sequence[str] | None,
+    out_of_scope: Sequence[str] | None,
+    in_scope_intents: Sequence[str] | None = None,
+) -> dict:
+    """Fit the out-of-scope map of ``clf`` to labelled messages; figures before and after.
+
+    Args:
+        clf: The classifier (its ``oos_threshold`` is ``"auto"``).
+        in_scope: Messages that belong to some intent, or ``None`` for the examples.
+        out_of_scope: Messages that fit none (at least one).
+        in_scope_intents: The intent of each ``in_scope`` message, for the accuracy figure.
+
+    Returns:
+        ``{"scale", "offset", "before", "after"}``.
+
+    Raises:
+        ValueError: If ``out_of_scope`` is empty, or the intents do not match the messages.
+        RuntimeError: If the classifier has no intents.
+    """
+    out_texts = check_texts(list(out_of_scope or []), "out_of_scope")
+    if not out_texts:
+        raise ValueError("calibrate() needs at least one out-of-scope message")
+    clf._check_not_empty()
+    if (
+        in_scope is not None
+        and in_scope_intents is not None
+        and len(in_scope_intents) != len(in_scope)
+    ):
+        raise ValueError("in_scope_intents must give one intent per in_scope message")
+    outside = _evidence(clf, out_texts)
+    if in_scope is None:
+        with clf._lock:
+            inside = _leave_one_out_evidence(clf)
+        truth = list(inside[3])
+    else:
+        inside = _evidence(clf, check_texts(list(in_scope), "in_scope"))
+        truth = None if in_scope_intents is None else list(in_scope_intents)
+    evidence = tuple(
+        torch.cat([a, b]) if isinstance(a, torch.Tensor) else [*a, *b]
+        for a, b in zip(inside, outside, strict=True)
+    )
+    is_oos = torch.cat(
+        [
+            torch.zeros(len(inside[2]), dtype=torch.bool),
+            torch.ones(len(out_texts), dtype=torch.bool),
+        ]
+    )
+    full_truth = None if truth is None else [*truth, *[None] * len(out_texts)]
+    with clf._lock:
+        before = _figures(clf, evidence, is_oos, full_truth)
+        logits = clf.oos.out_of_scope_logits(*evidence[:3])  # (n,)
+        fitted = clf.oos.calibrate(logits[~is_oos], logits[is_oos])
+        after = _figures(clf, evidence, is_oos, full_truth)
+    return {**fitted, "before": before, "after": after}

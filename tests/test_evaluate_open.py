@@ -1,0 +1,136 @@
+"""The open-intent benchmark, its metrics and baselines, and the refusal to fit on test."""
+
+from __future__ import annotations
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import FakeEncoder
+
+from intentmeta.cli import main
+from intentmeta.research.evaluate_open import (
+    OpenConfig,
+    evaluate_open,
+    load_pool,
+    refuse_fitting_on_test,
+    sample_episode,
+)
+from intentmeta.research.evaluate_open_methods import (
+    Answers,
+    Scored,
+    best_threshold,
+    fast_macro_f1,
+    open_metrics,
+)
+
+ROOT = Path(__file__).parent.parent
+TOPICS = ["parcel", "refund", "weather", "music", "garden", "taxes"]
+
+
+def write_toy_data(folder: Path) -> Path:
+    """Six intents whose messages share a topic word: train (8 each) and test (4 each)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", 8), ("test", 4)):
+        with (folder / f"{split}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "category"])
+            for topic in TOPICS:
+                for i in range(n):
+                    writer.writerow([f"{topic} question {split} number {i} {topic}", topic])
+    return folder
+
+
+def test_an_episode_keeps_the_known_share_and_marks_the_others_open(tmp_path):
+    pool = load_pool(write_toy_data(tmp_path / "toy"), "test")
+    episode = sample_episode(pool, 0.5, shots=3, seed=1)
+    assert len(episode.known) == 3 and len(episode.support_texts) == 9
+    open_rows = [t for t in episode.query_truth if t is None]
+    assert len(open_rows) == 3 * 4
+    assert set(episode.query_truth) - {None} == set(episode.known)
+    assert sample_episode(pool, 0.5, shots=3, seed=1) == episode  # reproducible
+
+
+def test_validation_pools_never_read_the_test_split(tmp_path):
+    folder = write_toy_data(tmp_path / "toy")
+    val = load_pool(folder, "val")
+    test_texts = {row[0] for row in csv.reader((folder / "test.csv").open())}
+    assert not test_texts & set(val.texts())
+
+
+def test_open_metrics_count_open_as_one_class():
+    truth = ["a", "a", None, None]
+    answers = Answers(
+        ["a", None, None, "a"],
+        torch.tensor([0.9, 0.6, 0.8, 0.7]),
+        torch.tensor([0.1, 0.6, 0.8, 0.3]),
+    )
+    metrics = open_metrics(answers, truth)
+    assert metrics["accuracy"] == 0.5
+    # class a: precision 1/2, recall 1/2 -> F1 0.5; open: precision 1/2, recall 1/2 -> 0.5
+    assert metrics["macro_f1"] == pytest.approx(0.5)
+    assert metrics["oos_recall"] == 0.5 and metrics["oos_precision"] == 0.5
+    assert metrics["auroc"] == pytest.approx(0.75)
+    assert not math.isnan(metrics["ece"])
+
+
+def test_fast_macro_f1_agrees_with_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    truth, predicted = rng.integers(0, 5, 200), rng.integers(0, 6, 200)
+    expected = f1_score(truth, predicted, labels=np.unique(truth), average="macro")
+    assert fast_macro_f1(predicted, truth, 6) == pytest.approx(expected)
+
+
+def test_the_best_threshold_separates_validation_scores():
+    scored = Scored(["a", "a", "b", "b"], torch.tensor([0.9, 0.8, 0.2, 0.1]), probability=True)
+    threshold = best_threshold([scored], [["a", "a", None, None]])
+    assert 0.2 < threshold <= 0.8
+
+
+def test_a_small_open_intent_run_compares_every_method(tmp_path):
+    folder = write_toy_data(tmp_path / "toy")
+    config = OpenConfig(ratios=[0.5], shots=[3], seeds=2)
+    record = evaluate_open(
+        folder, config, tmp_path / "cache", progress=False, encoder=FakeEncoder()
+    )
+    (cell,) = record["cells"]
+    assert set(cell["methods"]) == {"intentmeta", "msp", "cosine", "lr"}
+    ours = cell["methods"]["intentmeta"]
+    assert set(ours) >= {"macro_f1", "accuracy", "oos_recall", "auroc", "mcc", "ece"}
+    assert 0.0 <= ours["macro_f1"]["mean"] <= 1.0 and ours["macro_f1"]["ci95"] is not None
+    assert all(len(runs) == 2 for runs in cell["per_seed"].values())
+    assert math.isnan(cell["methods"]["cosine"]["ece"]["mean"])  # a cosine is no probability
+
+
+def test_fitting_on_a_test_split_is_refused(capsys):
+    with pytest.raises(ValueError, match="test"):
+        refuse_fitting_on_test("test", True)
+    refuse_fitting_on_test("val", True)
+    refuse_fitting_on_test("test", False)
+    status = main(["eval", "--data", "unused", "--oos", "--fit-confidence", "--split", "test"])
+    assert status == 2
+    assert "refusing split 'test'" in capsys.readouterr().err
+
+
+def test_the_scripts_refuse_fitting_on_test_before_loading_anything():
+    for script, extra in (
+        ("training/evaluate_out_of_scope.py", ["--fit-confidence"]),
+        ("training/fit_rejection_rule.py", []),
+    ):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / script), "--split", "test", *extra],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+            timeout=120,
+        )
+        assert done.returncode != 0
+        assert "test" in done.stderr and "refus" in done.stderr
