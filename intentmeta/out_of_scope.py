@@ -144,30 +144,27 @@ class OutOfScopeDetector:
             self._nearest_of(other)
         self._invalidate()
 
-    def _nearest_of(self, label: int) -> None:
-        """Recompute one intent's nearest other prototype: ``O(n_intents * dim)``."""
+    def _nearest_of(self, label: int) -> tuple[list[int], list[float]]:
+        """Recompute one intent's nearest other prototype: ``O(n_intents * dim)``.
+
+        Returns:
+            The other intents' labels and their prototypes' cosines to this one.
+        """
         others = [o for o in self._stats if o != label]
         if not others:
             self._nearest.pop(label, None)
-            return
+            return [], []
         similarity = torch.stack([self._stats[o].prototype for o in others]) @ (
             self._stats[label].prototype
         )  # (n_others,)
         value, index = similarity.max(dim=0)
         self._nearest[label] = (float(value), others[int(index)])
+        return others, similarity.tolist()
 
     def _refresh_nearest(self, label: int) -> None:
         """After ``label`` changed: its own nearest, and the others' where it is closer."""
-        others = [o for o in self._stats if o != label]
-        if not others:
-            self._nearest.pop(label, None)
-            return
-        similarity = torch.stack([self._stats[o].prototype for o in others]) @ (
-            self._stats[label].prototype
-        )  # (n_others,)
-        value, index = similarity.max(dim=0)
-        self._nearest[label] = (float(value), others[int(index)])
-        for other, cosine in zip(others, similarity.tolist(), strict=True):
+        others, similarity = self._nearest_of(label)
+        for other, cosine in zip(others, similarity, strict=True):
             current = self._nearest.get(other)
             if current is None or cosine > current[0]:
                 self._nearest[other] = (cosine, label)

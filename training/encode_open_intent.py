@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from intentmeta.encoder import shared_encoder
+from intentmeta.research.benchmark_encoders import LayerEncoder
 from intentmeta.research.embedding_cache import cached_encode
-from intentmeta.research.evaluate_open import LayerEncoder
 
 
 def all_texts(data: Path) -> list[str]:

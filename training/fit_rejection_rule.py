@@ -20,12 +20,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
-from intentmeta.research.evaluate_open import (
-    cached_table_encoder,
-    load_encoder,
-    load_pool,
-    refuse_fitting_on_test,
-)
+from intentmeta.research.benchmark_encoders import cached_table_encoder, load_encoder
+from intentmeta.research.evaluate_open import load_pool, refuse_fitting_on_test
 from intentmeta.research.rule_fitting import FitConfig, fit_rule
 
 

@@ -156,11 +156,15 @@ def evaluate_out_of_scope(
     Returns:
         The record: settings, summary (mean and 95% CI), per-seed figures, machine and date.
     """
+    from intentmeta.encoder import shared_encoder
+    from intentmeta.research.benchmark_encoders import cached_table_encoder
     from intentmeta.research.evaluate_open import refuse_fitting_on_test
 
     refuse_fitting_on_test(config.split, fit)
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
+    texts = [*split.texts, *split.oos_texts, *(t for group in train.values() for t in group)]
+    encoder = cached_table_encoder(shared_encoder(), texts, cache_dir)
     started = time.perf_counter()
     runs = [
         run_seed(encoder, split, train, config.shots, seed, config.threshold)
@@ -200,7 +204,8 @@ def evaluate_out_of_scope(
 def _fit_on_validation(data: str | Path, table) -> dict:
     """The rule fitted on CLINC150 ``val`` episodes alone (``--fit-confidence``)."""
     from intentmeta.encoder import shared_encoder
-    from intentmeta.research.evaluate_open import cached_table_encoder, load_pool
+    from intentmeta.research.benchmark_encoders import cached_table_encoder
+    from intentmeta.research.evaluate_open import load_pool
     from intentmeta.research.rule_fitting import FitConfig, fit_rule
 
     pool = load_pool(data, "val")

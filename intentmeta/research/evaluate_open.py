@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from intentmeta.encoder import SentenceEncoder, mean_pool
+from intentmeta.research.benchmark_encoders import (
+    TableEncoder,
+    cached_table_encoder,
+    load_encoder,
+)
 from intentmeta.research.data import holdout_split, load_dataset, load_out_of_scope
-from intentmeta.research.embedding_cache import EmbeddingCache, encoder_key
 
 #: Truth label of a message that fits none of the known intents.
 OPEN = None
@@ -138,98 +140,6 @@ def sample_episode(
     return OpenEpisode(support_texts, support_intents, texts, truth)
 
 
-class LayerEncoder:
-    """A second encoder for robustness checks: all-MiniLM-L6-v2 cut after ``layer`` layers.
-
-    The intermediate layer's tokens are mean-pooled and L2-normalised like the final ones; its
-    cosine similarities sit in another range (higher, less spread), which is what a rejection
-    rule must not depend on.
-
-    Args:
-        layer: How many transformer layers to keep (1-6).
-        base: The loaded full encoder whose model and tokenizer are shared.
-
-    Example:
-        >>> encoder = LayerEncoder(3, SentenceEncoder())  # doctest: +SKIP
-    """
-
-    def __init__(self, layer: int, base: SentenceEncoder) -> None:
-        self.layer = layer
-        self.base = base
-        self.name = f"{base.name}@layer{layer}"
-        self.dim = base.dim
-        self.max_length = base.max_length
-
-    @torch.inference_mode()
-    def forward(self, texts: Sequence[str]) -> torch.Tensor:
-        """``(n, dim)`` unit vectors of one batch, running only the first ``layer`` layers."""
-        batch = self.base.tokenizer(
-            list(texts),
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
-        model = self.base.model
-        kept = model.encoder.layer
-        model.encoder.layer = kept[: self.layer]  # the first layers only; restored below
-        try:
-            hidden = model(**batch).last_hidden_state  # (n, seq, dim)
-        finally:
-            model.encoder.layer = kept
-        return F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1).float()
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
-        """``(len(texts), dim)`` layer-``layer`` unit vectors, batched by length."""
-        texts = list(texts)
-        if not texts:
-            return torch.empty(0, self.dim)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        batches = [order[i : i + 64] for i in range(0, len(order), 64)]
-        if progress:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, desc="encoding", unit="batch")
-        out = torch.empty(len(texts), self.dim)
-        for rows in batches:
-            out[rows] = self.forward([texts[i] for i in rows])
-        return out
-
-
-class TableEncoder:
-    """An encoder that looks texts up in a table of precomputed embeddings.
-
-    Example:
-        >>> encoder = TableEncoder("toy", {"hi": torch.ones(2)})
-        >>> encoder.encode(["hi"]).shape
-        torch.Size([1, 2])
-    """
-
-    def __init__(self, name: str, table: dict[str, torch.Tensor]) -> None:
-        self.name = name
-        self.table = table
-        self.dim = len(next(iter(table.values())))
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
-        """``(len(texts), dim)`` stored rows; ``KeyError`` for a text never embedded."""
-        if not texts:
-            return torch.empty(0, self.dim)
-        return torch.stack([self.table[text] for text in texts])
-
-
-def cached_table_encoder(encoder, texts: Sequence[str], cache_dir=None) -> TableEncoder:
-    """Embed ``texts`` through the on-disk cache (encoding only the missing ones)."""
-    from intentmeta.research.embedding_cache import cached_encode
-
-    texts = list(dict.fromkeys(texts))
-    cache = EmbeddingCache(cache_dir)
-    found = cache.get(encoder_key(encoder), texts)
-    if len(found) < len(texts):
-        rows = cached_encode(encoder, texts, cache_dir=cache_dir)
-        found = dict(zip(texts, rows, strict=True))
-    return TableEncoder(encoder.name, found)
-
-
 def refuse_fitting_on_test(split: str, fitting: bool, what: str = "--fit-confidence") -> None:
     """Raise if anything would be fitted or chosen on a test split.
 
@@ -257,18 +167,6 @@ class OpenConfig:
     head: str = "prototypical"
     encoder: str = "default"  # "default" (all-MiniLM-L6-v2) or "layer3" (its first 3 layers)
     adjustment: tuple[float, float] | None = None  # research: shift the out-of-scope log-odds
-
-
-def load_encoder(name: str):
-    """The encoder object of ``OpenConfig.encoder``: the bundled model or a ``layerN`` cut."""
-    from intentmeta.encoder import shared_encoder
-
-    base = shared_encoder()
-    if name == "default":
-        return base
-    if name.startswith("layer") and name[5:].isdigit():
-        return LayerEncoder(int(name[5:]), base)
-    raise ValueError(f"encoder must be 'default' or 'layerN', not {name!r}")
 
 
 def _baseline_scores(episode: OpenEpisode, table: TableEncoder, head: str) -> dict:

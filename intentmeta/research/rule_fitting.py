@@ -24,7 +24,8 @@ from intentmeta.rejection_rule import (
     registry_scale,
     registry_statistics,
 )
-from intentmeta.research.evaluate_open import OpenEpisode, OpenPool, TableEncoder, sample_episode
+from intentmeta.research.benchmark_encoders import TableEncoder
+from intentmeta.research.evaluate_open import OpenEpisode, OpenPool, sample_episode
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""``intentmeta calibrate``: labelled traffic in, before / after figures out, registry saved."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from test_cli import FakeClassifier
+
+import intentmeta
+from intentmeta.cli import main
+
+INTENTS = {
+    "refund": ["money back", "refund please", "refund my money"],
+    "track": ["where is my parcel", "track my parcel", "parcel status"],
+}
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setattr(intentmeta, "IntentClassifier", FakeClassifier)
+    clf = FakeClassifier()
+    for name, examples in INTENTS.items():
+        clf.add_intent(name, examples)
+    clf.save(tmp_path / "registry")
+    return tmp_path / "registry"
+
+
+def write_traffic(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def test_calibrate_reports_before_and_after_and_saves_the_map(registry, tmp_path, capsys):
+    data = write_traffic(
+        tmp_path / "traffic.csv",
+        [
+            ("money back now", "refund"),
+            ("parcel where", "track"),
+            ("violin concert tickets", "oos"),
+            ("zebra crossing rules", "oos"),
+        ],
+    )
+    assert main(["calibrate", "--registry", str(registry), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "2 in-scope and 2 out-of-scope messages" in out
+    for figure in ("in scope accepted", "in scope accuracy", "out of scope recall", "log loss"):
+        assert figure in out
+    saved = FakeClassifier.load(registry)
+    assert saved.oos.adjustment != (1.0, 0.0)
+
+
+def test_calibrate_dry_run_changes_no_file_and_unknown_labels_are_an_error(
+    registry, tmp_path, capsys
+):
+    before = {p.name: p.read_bytes() for p in registry.iterdir()}
+    data = write_traffic(tmp_path / "t.csv", [("money back", "refund"), ("zebra", "oos")])
+    assert main(["calibrate", "--registry", str(registry), "--data", str(data), "--dry-run"]) == 0
+    assert {p.name: p.read_bytes() for p in registry.iterdir()} == before
+    bad = write_traffic(tmp_path / "bad.csv", [("money back", "refunds"), ("zebra", "oos")])
+    assert main(["calibrate", "--registry", str(registry), "--data", str(bad)]) == 2
+    assert "refunds" in capsys.readouterr().err
+    none_out = write_traffic(tmp_path / "none.csv", [("money back", "refund")])
+    assert main(["calibrate", "--registry", str(registry), "--data", str(none_out)]) == 2

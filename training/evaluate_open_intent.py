@@ -1,0 +1,70 @@
+"""Open-intent benchmark grid (issue 18): tables for BENCHMARKS.md, JSON records in results/.
+
+    python training/evaluate_open_intent.py --data ../shared/data --out results/open
+
+Runs ``intentmeta.research.evaluate_open`` on BANKING77 and CLINC150 (plus CLINC150's own
+out-of-scope split) for each encoder and head asked, and writes one Markdown table per run.
+Embeddings come from the on-disk cache (``training/encode_open_intent.py`` fills it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch
+
+from intentmeta.research.evaluate_open import OpenConfig, evaluate_open
+from intentmeta.research.evaluate_open_report import format_open_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data", help="folder of banking77/clinc150")
+    parser.add_argument("--sets", nargs="+", default=["banking77", "clinc150"])
+    parser.add_argument("--split", default="test", choices=["val", "test"])
+    parser.add_argument("--ratios", type=float, nargs="+", default=[0.25, 0.5, 0.75])
+    parser.add_argument("--shots", type=int, nargs="+", default=[3, 5, 10, 20])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--encoders", nargs="+", default=["default"], help="default, layerN")
+    parser.add_argument("--heads", nargs="+", default=["prototypical"])
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--no-oos", action="store_true", help="skip CLINC150's own oos split")
+    parser.add_argument("--out", default="results/open")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for encoder in args.encoders:
+        for head in args.heads:
+            for name in args.sets:
+                config = OpenConfig(
+                    split=args.split,
+                    ratios=args.ratios,
+                    shots=args.shots,
+                    seeds=args.seeds,
+                    with_oos=not args.no_oos,
+                    baselines=not args.no_baselines,
+                    head=head,
+                    encoder=encoder,
+                )
+                record = evaluate_open(Path(args.data) / name, config)
+                stem = f"open_{name}_{encoder}_{head}_{args.split}"
+                (out / f"{stem}.json").write_text(json.dumps(record, indent=2))
+                table = format_open_table(record)
+                header = (
+                    f"{name}, encoder {record['encoder']}, head {head}, split {args.split}, "
+                    f"{args.seeds} seeds, {record['machine']}, {record['date']}, "
+                    f"{record['seconds']} s"
+                )
+                (out / f"{stem}.md").write_text(f"{header}\n\n{table}\n")
+                print(f"{header}\n\n{table}\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
