@@ -180,9 +180,9 @@ HEAD_RULES: dict[str, tuple[str, Any]] = {
 
 #: What each out-of-scope setting may be, beyond its type (fields a version lacks are skipped).
 OUT_OF_SCOPE_RULES: dict[str, tuple[str, Any]] = {
-    "quantile": _between(0, 1),
-    "fallback": _between(-1, 1),
-    "max_gap": ("positive", lambda value: value > 0),
+    "shrinkage": ("not negative", lambda value: value >= 0),
+    "fallback_pairwise": _between(-1, 1),
+    "fallback_spread": ("positive", lambda value: value > 0),
 }
 
 #: What the classifier's own settings may be, beyond their type.

@@ -30,7 +30,7 @@ from intentmeta.manifest_checks import (
     finite_number,
     json_object,
 )
-from intentmeta.out_of_scope import OutOfScopeConfig, OutOfScopeDetector
+from intentmeta.out_of_scope import OutOfScopeDetector
 from intentmeta.registry_files import (
     CHECKSUM_KEY,
     MANIFEST,
@@ -40,6 +40,7 @@ from intentmeta.registry_files import (
     save_registry,
     write_atomically,
 )
+from intentmeta.rejection_rule import RejectionRule
 from intentmeta.validation import check_examples, check_intent_name
 
 __all__ = [
@@ -227,16 +228,29 @@ def read_out_of_scope_state(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise ManifestFieldError(f"oos must be an object, not {value!r}")
-    unknown = sorted(set(value) - set(OutOfScopeDetector(None).state()))
+    # "offset" and "config" were written before issue 18's rule (read, then ignored).
+    known = {*OutOfScopeDetector(None).state(), "offset", "config"}
+    unknown = sorted(set(value) - known)
     if unknown:
         raise ManifestFieldError(f"oos has unknown key(s) {unknown}")
     state = dict(value)
-    if "config" in state:
-        config = dataclass_from_json(OutOfScopeConfig, state["config"], "oos.config")
-        check_ranges(config, "oos.config", OUT_OF_SCOPE_RULES)
-        state["config"] = asdict(config)
+    if "rule" in state:
+        rule_value = state["rule"]
+        provenance = rule_value.get("provenance", {}) if isinstance(rule_value, dict) else None
+        if not isinstance(provenance, dict):
+            raise ManifestFieldError(f"oos.rule.provenance must be an object, not {provenance!r}")
+        rule = dataclass_from_json(RejectionRule, rule_value, "oos.rule", provenance=provenance)
+        check_ranges(rule, "oos.rule", OUT_OF_SCOPE_RULES)
+        state["rule"] = rule.state()
+    if "adjustment" in state:
+        pair = state["adjustment"]
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ManifestFieldError(f"oos.adjustment must be [scale, offset], not {pair!r}")
+        state["adjustment"] = [finite_number(x, "oos.adjustment") for x in pair]
     if "offset" in state:
         state["offset"] = finite_number(state["offset"], "oos.offset")
+    if "config" in state and not isinstance(state["config"], dict):
+        raise ManifestFieldError(f"oos.config must be an object, not {state['config']!r}")
     threshold = state.get("threshold")
     if not (threshold is None or threshold == "auto"):
         finite_number(threshold, "oos.threshold")

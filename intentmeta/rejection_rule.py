@@ -86,8 +86,11 @@ class RejectionRule:
     """
 
     # Defaults: fitted for the bundled all-MiniLM-L6-v2 by training/fit_rejection_rule.py.
-    oos_weights: tuple[float, ...] = (-0.9266, -1.0058, 1.8681, 0.3026, -0.5532, 0.7324)
-    intent_weights: tuple[float, ...] = (2.6747, 0.4571, 0.6918, -1.0147)
+    oos_weights: tuple[float, float, float, float, float, float] = (
+        *(-0.9266, -1.0058, 1.8681),
+        *(0.3026, -0.5532, 0.7324),
+    )
+    intent_weights: tuple[float, float, float, float] = (2.6747, 0.4571, 0.6918, -1.0147)
     shrinkage: float = 3.0  # pseudo-pairs: 3 examples' worth of pooled evidence
     fallback_pairwise: float = 0.5
     fallback_spread: float = 0.2189

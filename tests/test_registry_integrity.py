@@ -57,12 +57,16 @@ def load_fails(directory: Path, message: str | None, **kwargs) -> RegistryError:
         lambda m: m.update(encoder="x"),
         lambda m: m.update(encoder={"name": 3, "dim": 32}),
         lambda m: m["encoder"].update(dim="32"),
-        lambda m: m["oos"]["config"].update(surprise=1),
-        lambda m: m["oos"]["config"].update(quantile=5),
-        lambda m: m["oos"]["config"].update(quantile=float("nan")),
-        lambda m: m["oos"]["config"].update(quantile="0.1"),
-        lambda m: m["oos"]["config"].update(accept_weights=[1.0]),
-        lambda m: m["oos"]["config"].update(reject_weights="ab"),
+        lambda m: m["oos"]["rule"].update(surprise=1),
+        lambda m: m["oos"]["rule"].update(fallback_spread=-5),
+        lambda m: m["oos"]["rule"].update(shrinkage=float("nan")),
+        lambda m: m["oos"]["rule"].update(shrinkage="0.1"),
+        lambda m: m["oos"]["rule"].update(oos_weights=[1.0]),
+        lambda m: m["oos"]["rule"].update(intent_weights="ab"),
+        lambda m: m["oos"]["rule"].update(provenance="x"),
+        lambda m: m["oos"].update(rule="x"),
+        lambda m: m["oos"].update(adjustment=[1.0]),
+        lambda m: m["oos"].update(adjustment=[1.0, float("inf")]),
         lambda m: m["oos"].update(config="x"),
         lambda m: m["oos"].update(offset="x"),
         lambda m: m["oos"].update(offset=float("inf")),
@@ -90,8 +94,8 @@ def test_every_malformed_manifest_field_is_a_registry_error(registry, change):
 
 
 def test_a_registry_error_for_a_field_names_the_field(registry):
-    edit_manifest(registry, lambda m: m["oos"]["config"].update(quantile=5))
-    error = load_fails(registry, "quantile")
+    edit_manifest(registry, lambda m: m["oos"]["rule"].update(fallback_spread=-5))
+    error = load_fails(registry, "fallback_spread")
     assert "5" in str(error)
 
 

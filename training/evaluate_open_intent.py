@@ -20,7 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch
 
 from intentmeta.research.evaluate_open import OpenConfig, evaluate_open
-from intentmeta.research.evaluate_open_report import format_open_table
+from intentmeta.research.evaluate_open_report import format_open_table, robustness_table
 
 
 def main() -> None:
@@ -36,7 +36,16 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-oos", action="store_true", help="skip CLINC150's own oos split")
     parser.add_argument("--out", default="results/open")
+    parser.add_argument(
+        "--summarise", metavar="DIR", help="only print the robustness table of DIR/**/*.json"
+    )
     args = parser.parse_args()
+    if args.summarise:
+        records = [
+            json.loads(p.read_text()) for p in sorted(Path(args.summarise).glob("**/*.json"))
+        ]
+        print(robustness_table(records, {"banking77": 77, "clinc150": 150}))
+        return
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

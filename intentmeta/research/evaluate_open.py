@@ -239,7 +239,7 @@ def run_cell(
 
 def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:
     """``{metric: {"mean", "ci95"}}`` over seeds (Student t, 95%)."""
-    from intentmeta.research.evaluate import mean_ci
+    from intentmeta.research.statistics import mean_ci
 
     summary = {}
     for metric in runs[0]:

@@ -48,3 +48,47 @@ def format_open_table(record: dict) -> str:
                 values.append(f"**{text}**" if bold else text)
             lines.append(f"| {known} | {cell['shots']} | {method} | " + " | ".join(values) + " |")
     return "\n".join(lines)
+
+
+def _mean_ci(summary: dict) -> str:
+    text = f"{summary['mean'] * 100:.1f}"
+    return text if summary["ci95"] is None else f"{text} ± {summary['ci95'] * 100:.1f}"
+
+
+def robustness_table(records: list[dict], intents: dict[str, int], ece_bound: float = 0.05) -> str:
+    """One row per (data set, encoder, head, K, known share) of ``intentmeta`` alone: macro-F1,
+    OOS recall, in-scope accuracy and ECE, ✗ beside an ECE above ``ece_bound``.
+
+    Args:
+        records: What :func:`~intentmeta.research.evaluate_open.evaluate_open` returned.
+        intents: Number of intents of each data set (to print how many were known).
+        ece_bound: The ECE target.
+    """
+    lines = [
+        "| data | encoder | head | K | known (intents) | seeds | macro-F1 | OOS recall "
+        "| in-scope acc. | ECE |",
+        "|" + " --- |" * 10,
+    ]
+    rows = {}
+    for record in records:
+        for cell in record["cells"]:
+            ratio = cell["known_ratio"]
+            known = "all + oos" if ratio >= 1 else f"{ratio * 100:.0f} %"
+            n_known = max(2, round(min(ratio, 1.0) * intents[record["data"]]))
+            key = (
+                record["data"],
+                record["encoder"],
+                record["config"]["head"],
+                cell["shots"],
+                ratio,
+            )
+            ours = cell["methods"]["intentmeta"]
+            ece = ours["ece"]["mean"]
+            rows[key] = (
+                f"| {record['data']} | {record['encoder']} | {key[2]} | {cell['shots']} "
+                f"| {known} ({n_known}) | {len(cell['per_seed']['intentmeta'])} "
+                f"| {_mean_ci(ours['macro_f1'])} | {_mean_ci(ours['oos_recall'])} "
+                f"| {_mean_ci(ours['in_scope_accuracy'])} "
+                f"| {ece:.3f}{'' if ece <= ece_bound else ' ✗'} |"
+            )
+    return "\n".join([*lines, *(rows[key] for key in sorted(rows))])
