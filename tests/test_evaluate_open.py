@@ -28,6 +28,7 @@ from intentmeta.research.evaluate_open_methods import (
     fast_macro_f1,
     open_metrics,
 )
+from intentmeta.research.evaluate_open_report import format_open_table, robustness_table
 
 ROOT = Path(__file__).parent.parent
 TOPICS = ["parcel", "refund", "weather", "music", "garden", "taxes"]
@@ -107,6 +108,10 @@ def test_a_small_open_intent_run_compares_every_method(tmp_path):
     assert 0.0 <= ours["macro_f1"]["mean"] <= 1.0 and ours["macro_f1"]["ci95"] is not None
     assert all(len(runs) == 2 for runs in cell["per_seed"].values())
     assert math.isnan(cell["methods"]["cosine"]["ece"]["mean"])  # a cosine is no probability
+    table = format_open_table(record).splitlines()
+    assert len(table) == 2 + 4 and table[2].startswith("| 50 % | 3 | intentmeta |")
+    (row,) = robustness_table([record], {"toy": 6}).splitlines()[2:]
+    assert row.startswith("| toy | fake-bag-of-words | prototypical | 3 | 50 % (3) | 2 |")
 
 
 def test_fitting_on_a_test_split_is_refused(capsys):

@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--heads", nargs="+", default=["prototypical"])
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-oos", action="store_true", help="skip CLINC150's own oos split")
+    parser.add_argument("--rule", help="JSON of a rule refitted for the encoder")
     parser.add_argument("--out", default="results/open")
     parser.add_argument(
         "--summarise", metavar="DIR", help="only print the robustness table of DIR/**/*.json"
@@ -61,9 +62,11 @@ def main() -> None:
                     baselines=not args.no_baselines,
                     head=head,
                     encoder=encoder,
+                    rule=args.rule,
                 )
                 record = evaluate_open(Path(args.data) / name, config)
-                stem = f"open_{name}_{encoder}_{head}_{args.split}"
+                refit = "_refit" if args.rule else ""
+                stem = f"open_{name}_{encoder}{refit}_{head}_{args.split}"
                 (out / f"{stem}.json").write_text(json.dumps(record, indent=2))
                 table = format_open_table(record)
                 header = (

@@ -167,6 +167,7 @@ class OpenConfig:
     head: str = "prototypical"
     encoder: str = "default"  # "default" (all-MiniLM-L6-v2) or "layer3" (its first 3 layers)
     adjustment: tuple[float, float] | None = None  # research: shift the out-of-scope log-odds
+    rule: str | None = None  # JSON of a refitted rule (training/fit_rejection_rule.py --out)
 
 
 def _baseline_scores(episode: OpenEpisode, table: TableEncoder, head: str) -> dict:
@@ -224,6 +225,7 @@ def run_cell(
             episode.query_texts,
             head=config.head,
             **({"adjustment": config.adjustment} if config.adjustment else {}),
+            **({"rule": _load_rule(config.rule)} if config.rule else {}),
         )
         results["intentmeta"].append(open_metrics(answers, episode.query_truth))
     if thresholds:
@@ -235,6 +237,14 @@ def run_cell(
                 for s, e in zip(scores, tested, strict=True)
             ]
     return results
+
+
+def _load_rule(path: str):
+    import json
+
+    from intentmeta.rejection_rule import RejectionRule
+
+    return RejectionRule.from_state(json.loads(Path(path).read_text()))
 
 
 def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:

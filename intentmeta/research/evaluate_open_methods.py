@@ -195,7 +195,10 @@ def classifier_answers(
     safe = {name: f"intent_{i}" for i, name in enumerate(names)}
     original = {v: k for k, v in safe.items()}
     adjustment = settings.pop("adjustment", None)
+    rule = settings.pop("rule", None)
     clf = IntentClassifier(encoder=encoder, **settings)
+    if rule is not None:  # a rule refitted for this encoder (training/fit_rejection_rule.py)
+        clf.oos.rule = rule
     clf.fit(list(support_texts), [safe[name] for name in support_intents])
     if adjustment is not None:  # research only: shift the out-of-scope log-odds
         clf.oos.adjustment = adjustment

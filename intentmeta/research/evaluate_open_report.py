@@ -75,17 +75,14 @@ def robustness_table(records: list[dict], intents: dict[str, int], ece_bound: fl
             ratio = cell["known_ratio"]
             known = "all + oos" if ratio >= 1 else f"{ratio * 100:.0f} %"
             n_known = max(2, round(min(ratio, 1.0) * intents[record["data"]]))
-            key = (
-                record["data"],
-                record["encoder"],
-                record["config"]["head"],
-                cell["shots"],
-                ratio,
+            encoder = record["encoder"] + (
+                ", rule refitted" if record["config"].get("rule") else ""
             )
+            key = (record["data"], encoder, record["config"]["head"], cell["shots"], ratio)
             ours = cell["methods"]["intentmeta"]
             ece = ours["ece"]["mean"]
             rows[key] = (
-                f"| {record['data']} | {record['encoder']} | {key[2]} | {cell['shots']} "
+                f"| {record['data']} | {encoder} | {key[2]} | {cell['shots']} "
                 f"| {known} ({n_known}) | {len(cell['per_seed']['intentmeta'])} "
                 f"| {_mean_ci(ours['macro_f1'])} | {_mean_ci(ours['oos_recall'])} "
                 f"| {_mean_ci(ours['in_scope_accuracy'])} "
