@@ -26,7 +26,7 @@ def _leave_one_out_evidence(
 ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
     """Every stored example as an in-scope message of its own intent, scored leave-one-out."""
     registry = clf._registry
-    prototypes = registry.prototypes  # (n_intents, dim)
+    prototypes = registry.columns.prototypes  # (n_intents, dim)
     column = {label: i for i, label in enumerate(registry.column_labels)}
     chosen, runner_up, labels, names = [], [], [], []
     for name, intent in registry.items():
