@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from intentmeta.heads.rows import RowBuffers
+from intentmeta.heads.rows import PrototypeStep
 
 
 @dataclass
@@ -30,7 +30,7 @@ class AdaptationConfig:
     max_work: float | None = 6e10  # ~2.5 s on 2 cores: CLINC150's 150 x 20 is one block
 
 
-class PrototypeAdaptation(RowBuffers):
+class PrototypeAdaptation(PrototypeStep):
     """Fits ``(n_classes, dim)`` weights and ``(n_classes,)`` biases starting at the prototypes.
 
     "Prototypes as initialisation" of Proto-MAML (Triantafillou et al., 2020, arXiv:1903.03096),
@@ -44,7 +44,7 @@ class PrototypeAdaptation(RowBuffers):
     Example:
         >>> step = PrototypeAdaptation(AdaptationConfig(steps=20), dim=2).eval()
         >>> prototypes = F.normalize(torch.tensor([[1.0, 0.2], [0.2, 1.0]]), dim=1)
-        >>> step.fit(torch.eye(2), torch.tensor([0, 1]), prototypes, temperature=0.1)
+        >>> step.reset(torch.eye(2), torch.tensor([0, 1]), prototypes, temperature=0.1)
         >>> step.weights.shape, step.bias.shape
         (torch.Size([2, 2]), torch.Size([2]))
     """
@@ -65,7 +65,7 @@ class PrototypeAdaptation(RowBuffers):
         work_per_class_squared = 3.0 * examples_per_class * dim * self.config.steps
         return max(int((self.config.max_work / work_per_class_squared) ** 0.5), 2)
 
-    def fit(
+    def reset(
         self, support: torch.Tensor, columns: torch.Tensor, prototypes: torch.Tensor, temperature
     ) -> None:
         """Start from ``(n_classes, dim)`` prototypes and fit the whole ``(n_support, dim)`` set."""
@@ -109,16 +109,16 @@ class PrototypeAdaptation(RowBuffers):
                 optimiser.step()
         return weights.detach(), bias.detach()
 
-    def add_row(self, prototype: torch.Tensor) -> None:
+    def add(self, support: torch.Tensor, column: int, prototype: torch.Tensor) -> None:
         """A new class starts at its ``(1, dim)`` prototype, scaled, with no bias."""
         self.append_rows("weights", prototype * self.row_scale)
         self.append_rows("bias", self.bias.new_zeros(1))
 
-    def reset_row(self, column: int, prototype: torch.Tensor) -> None:
+    def extend(self, support: torch.Tensor, column: int, prototype: torch.Tensor) -> None:
         """An edited class goes back to its scaled ``(dim,)`` prototype: its fit is stale."""
         self.weights[column], self.bias[column] = prototype * self.row_scale, 0.0
 
-    def drop(self, column: int) -> None:
+    def drop(self, column: int, last: int) -> None:
         """Forget a class; the last one moves into its row."""
         self.remove_rows(("weights", "bias"), torch.tensor([column]))
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from intentmeta import ops
-from intentmeta.heads.rows import RowBuffers
+from intentmeta.heads.rows import PrototypeStep
 
 
 @dataclass
@@ -23,7 +23,7 @@ class NearestExampleConfig:
     weight: float = 0.1  # chosen on BANKING77/CLINC150 validation splits with T=0.1
 
 
-class NearestExamples(RowBuffers):
+class NearestExamples(PrototypeStep):
     """Keeps the unit support examples and mixes ``(1 - a) * score + a * max_i cos(q, x_i)``.
 
     The prototype sees what a class's examples share; the nearest example keeps a rare phrasing
@@ -32,7 +32,8 @@ class NearestExamples(RowBuffers):
 
     Example:
         >>> step = NearestExamples(NearestExampleConfig(weight=0.5), dim=2)
-        >>> step.reset(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]), torch.tensor([0, 1, 1]))
+        >>> support = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+        >>> step.reset(support, torch.tensor([0, 1, 1]), None, None)
         >>> step.evidence(torch.tensor([[1.0, 0.0]]), n_classes=2)
         tensor([[1.0000, 0.6000]])
     """
@@ -52,13 +53,13 @@ class NearestExamples(RowBuffers):
         """The share of the score taken from the nearest example."""
         return self.config.weight
 
-    def reset(self, support: torch.Tensor, columns: torch.Tensor) -> None:
+    def reset(self, support: torch.Tensor, columns: torch.Tensor, prototypes, temperature) -> None:
         """Keep a whole ``(n_support, dim)`` support set with its ``(n_support,)`` columns."""
         self.set_rows("examples", F.normalize(support, dim=-1))
         self.set_rows("example_columns", columns.long())
-        self.reindex()
+        self.loaded()
 
-    def reindex(self) -> None:
+    def loaded(self) -> None:
         """Rebuild the class -> rows index from ``example_columns`` (after a reset or a load)."""
         columns = self.example_columns
         counts = torch.bincount(columns, minlength=int(columns.max()) + 1 if len(columns) else 0)
@@ -72,7 +73,7 @@ class NearestExamples(RowBuffers):
         self.set_rows("filled", counts)
         self.set_rows("slots", slots)
 
-    def add(self, support: torch.Tensor, column: int) -> None:
+    def add(self, support: torch.Tensor, column: int, prototype=None) -> None:
         """Keep ``(n, dim)`` more examples of column ``column`` (an existing or the next one)."""
         n, first = len(support), len(self.examples)
         if column == len(self.filled):
@@ -89,6 +90,10 @@ class NearestExamples(RowBuffers):
         self.append_rows("examples", F.normalize(support, dim=-1))
         self.append_rows("example_columns", self.example_columns.new_full((n,), column))
         self.append_rows("slots", slots)
+
+    def extend(self, support: torch.Tensor, column: int, prototype=None) -> None:
+        """Keep ``(n, dim)`` more examples of an existing column."""
+        self.add(support, column)
 
     def drop(self, column: int, last: int) -> None:
         """Forget column ``column``'s examples; column ``last`` takes its number."""

@@ -11,6 +11,7 @@ from intentmeta import ops
 from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
 from intentmeta.heads.base import FewShotHead, HeadConfig, TopClasses
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
+from intentmeta.heads.rows import PrototypeStep
 from intentmeta.heads.shortlist import SHORTLIST, HalfPrecisionRows, shortlisted_top
 
 
@@ -80,15 +81,16 @@ class PrototypicalHead(FewShotHead):
         self._check_embeddings(queries, "queries")
         return shortlisted_top(self, F.normalize(self.embed(queries), dim=-1), k)
 
+    def _steps(self) -> list[PrototypeStep]:
+        return [step for step in (self.adaptation, self.nearest) if step is not None]
+
     def _reset_support(self, support: torch.Tensor, columns: torch.Tensor) -> None:
         n_classes = int(columns.max()) + 1
         self.set_rows("sums", ops.class_sums(support, columns, n_classes))  # (n_classes, dim)
         self.set_rows("counts", torch.bincount(columns, minlength=n_classes).to(support.dtype))
         self.set_rows("prototypes", self._normalised(self.sums / self.counts.unsqueeze(1)))
-        if self.adaptation is not None:
-            self.adaptation.fit(support, columns, self.prototypes, self.temperature.detach())
-        if self.nearest is not None:
-            self.nearest.reset(support, columns)
+        for step in self._steps():
+            step.reset(support, columns, self.prototypes, self.temperature.detach())
         self.screen.copy(self.linear_form()[0])
 
     def _add_rows(self, support: torch.Tensor, column: int) -> None:
@@ -97,34 +99,28 @@ class PrototypicalHead(FewShotHead):
         self.append_rows("sums", row_sum)
         self.append_rows("counts", self.counts.new_tensor([support.shape[0]]))
         self.append_rows("prototypes", prototype)
-        if self.adaptation is not None:
-            self.adaptation.add_row(prototype)
-        if self.nearest is not None:
-            self.nearest.add(support, column)
+        for step in self._steps():
+            step.add(support, column, prototype)
         self.screen.append(self.linear_form()[0])
 
     def _extend_row(self, support: torch.Tensor, column: int) -> None:
         self.sums[column] += support.sum(dim=0)
         self.counts[column] += support.shape[0]
         self.prototypes[column] = self._normalised(self.sums[column] / self.counts[column])
-        if self.adaptation is not None:
-            self.adaptation.reset_row(column, self.prototypes[column])
-        if self.nearest is not None:
-            self.nearest.add(support, column)
+        for step in self._steps():
+            step.extend(support, column, self.prototypes[column])
         self.screen.update(self.linear_form()[0], column)
 
     def _drop_column(self, column: int) -> None:
         last = self.n_classes - 1
         self.remove_rows(("sums", "counts", "prototypes"), torch.tensor([column]))
-        if self.adaptation is not None:
-            self.adaptation.drop(column)
-        if self.nearest is not None:
-            self.nearest.drop(column, last)
+        for step in self._steps():
+            step.drop(column, last)
         self.screen.drop(self.linear_form()[0], column)
 
     def _support_loaded(self) -> None:
-        if self.nearest is not None:
-            self.nearest.reindex()
+        for step in self._steps():
+            step.loaded()
         self.screen.copy(self.linear_form()[0])
 
     def _normalised(self, means: torch.Tensor) -> torch.Tensor:
