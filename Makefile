@@ -49,6 +49,7 @@ bench: install java
 eval: install
 	$(PY) training/evaluate_benchmarks.py --data $(DATA) --out results --plot docs/accuracy_vs_shots.png
 	$(PY) training/evaluate_out_of_scope.py --data $(DATA)/clinc150 --split test --plot docs/reliability_diagram.png
+	$(PY) training/evaluate_open_intent.py --data $(DATA) --shots 10 --out results/open/main
 
 train: install
 	bash training/train_all.sh $(DATA)

@@ -17,6 +17,7 @@ from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.heads import HeadConfig, MatchingHead, PrototypicalHead
 from intentmeta.persistence import RegistryError, RegistrySaveError
 from intentmeta.prediction import Prediction
+from intentmeta.rejection_rule import RejectionRule
 from intentmeta.report import Report, ReportConfig
 from intentmeta.validation import MAX_INTENT_NAME_LENGTH, check_intent_name, normalise_intent_name
 
@@ -38,6 +39,7 @@ __all__ = [
     "PrototypicalHead",
     "RegistryError",
     "RegistrySaveError",
+    "RejectionRule",
     "Report",
     "ReportConfig",
     "SentenceEncoder",

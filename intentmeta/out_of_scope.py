@@ -101,7 +101,7 @@ class OutOfScopeDetector:
         encoder: str = "",
     ) -> None:
         self.threshold = threshold
-        self.rule = rule or RejectionRule()
+        self._rule = rule or RejectionRule()
         self.encoder = encoder
         self.adjustment = (1.0, 0.0)  # set by calibrate(): p_oos logit -> a * logit + b
         self._stats: dict[int, IntentStats] = {}  # by intent label, which survives renames
@@ -110,6 +110,18 @@ class OutOfScopeDetector:
         self._scale: RegistryScale | None = None
         self._columns: dict[int, tuple[float, int]] | None = None
         self._warned: set[str] = set()
+
+    @property
+    def rule(self) -> RejectionRule:
+        """The rule's weights and provenance; setting one (e.g. refitted for another encoder)
+        takes effect on the next message and is saved with the registry."""
+        return self._rule
+
+    @rule.setter
+    def rule(self, rule: RejectionRule) -> None:
+        self._rule = rule
+        self._warned = set()
+        self._invalidate()
 
     # ----------------------------------------------------------------------------- intents
     def reset(self, intents: Mapping[int, torch.Tensor]) -> None:

@@ -294,3 +294,14 @@ def test_out_of_scope_benchmark_counts_rejections_as_recall_and_right_intents_as
         "auroc",
         "ece",
     }
+
+
+def test_a_rule_set_after_fitting_takes_effect_on_the_next_message(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents)
+    before = clf.out_of_scope_thresholds()
+    stricter = rejection_rule.RejectionRule(
+        oos_weights=(*clf.oos.rule.oos_weights[:5], clf.oos.rule.oos_weights[5] + 2.0)
+    )
+    clf.oos.rule = stricter
+    after = clf.out_of_scope_thresholds()
+    assert all(after[name] > before[name] for name in before)

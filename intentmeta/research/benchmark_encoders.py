@@ -112,12 +112,10 @@ def cached_table_encoder(
 
 
 def load_encoder(name: str):
-    """The encoder object of ``OpenConfig.encoder``: the bundled model or a ``layerN`` cut."""
-    from intentmeta.encoder import shared_encoder
+    """The encoder of ``OpenConfig.encoder``: ``"default"`` (the bundled model), ``"layerN"``
+    (its first N layers), or any other Hugging Face model name or local path."""
+    from intentmeta.encoder import EncoderConfig, shared_encoder
 
-    base = shared_encoder()
-    if name == "default":
-        return base
     if name.startswith("layer") and name[5:].isdigit():
-        return LayerEncoder(int(name[5:]), base)
-    raise ValueError(f"encoder must be 'default' or 'layerN', not {name!r}")
+        return LayerEncoder(int(name[5:]), shared_encoder())
+    return shared_encoder(EncoderConfig(model=name))
