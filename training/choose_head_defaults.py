@@ -79,11 +79,19 @@ def methods() -> dict:
     return candidates
 
 
+def _cell(values: dict) -> str:
+    half = values["ci95"]
+    return f"{values['mean']:.2f}" + ("" if half is None else f" ± {half:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data", help="folder of banking77/, clinc150/")
     parser.add_argument("--seeds", type=int, default=3, help="support sets drawn per K")
     parser.add_argument("--cache-dir", help="embedding cache (default: ~/.cache/intentmeta)")
+    parser.add_argument(
+        "--only", help="run one data set (a prefix of its title: BANKING77, CLINC150)"
+    )
     args = parser.parse_args()
 
     encoder = shared_encoder()
@@ -91,6 +99,8 @@ def main() -> None:
     candidates = methods()
     means: dict[str, list[float]] = {name: [] for name in candidates}
     for title, (pool, validation) in validation_sets(Path(args.data)).items():
+        if args.only and not title.startswith(args.only):
+            continue
         pool_x = cached_encode(encoder, pool.texts, args.cache_dir)  # (n_pool, dim)
         validation_x = cached_encode(encoder, validation.texts, args.cache_dir)
         results = full_class_eval(
@@ -100,7 +110,7 @@ def main() -> None:
         print("| candidate | 5-shot | 10-shot |\n|---|---|---|")
         for name in candidates:
             cells = [results[k][name]["accuracy"] for k in ("5", "10")]
-            print(f"| {name} | " + " | ".join(f"{c['mean']:.2f} ± {c['ci95']:.2f}" for c in cells))
+            print(f"| {name} | " + " | ".join(_cell(cell) for cell in cells) + " |")
             means[name] += [c["mean"] for c in cells]
     print("\nMean over both sets and both K:")
     for family in (PROTOTYPICAL, MATCHING):

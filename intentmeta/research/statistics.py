@@ -20,6 +20,8 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
 
     >>> round(mean_ci([1.0, 2.0, 3.0])[1], 4)  # t(0.975, 2) * 1 / sqrt(3)
     2.4841
+    >>> mean_ci([84.0, 84.0])
+    (84.0, 0.0)
     """
     from scipy import stats
 
@@ -27,7 +29,10 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
     mean = float(array.mean())
     if array.size < 2:
         return mean, math.nan
-    low, _ = stats.t.interval(confidence, df=array.size - 1, loc=mean, scale=stats.sem(array))
+    sem = float(stats.sem(array))
+    if sem == 0.0:  # identical values: scipy's interval would be NaN
+        return mean, 0.0
+    low, _ = stats.t.interval(confidence, df=array.size - 1, loc=mean, scale=sem)
     return mean, float(mean - low)
 
 
