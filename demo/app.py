@@ -1,10 +1,10 @@
 """The Gradio demo: a support lead's console for a live intent registry.
 
-Run it with ``make demo`` or ``intentmeta demo [--registry DIR] [--host H] [--port N]``. Tests build
-it in-process with :func:`build_app`. Every tab of every browser shares one registry (and one undo
-history); what each tab remembers for itself (the last message, the row clicked) lives in
-``gr.State``. One module per tab: ``tab_chat``, ``tab_intents``, ``tab_examples``, ``tab_review``,
-``tab_test``, ``tab_settings``; the API is in ``api``.
+Run it with ``make demo`` or ``intentmeta demo [--registry DIR] [--encoder NAME] [--host H]
+[--port N]``. Tests build it in-process with :func:`build_app`. Every tab of every browser shares
+one registry (and one undo history); what each tab remembers for itself (the last message, the
+row clicked) lives in ``gr.State``. One module per tab: ``tab_chat``, ``tab_intents``,
+``tab_examples``, ``tab_review``, ``tab_test``, ``tab_settings``; the API is in ``api``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the
 import gradio as gr
 
 from intentmeta import IntentClassifier
+from intentmeta.encoder import Encoder
 from intentmeta.history import HistoryError
 
 from . import api, tab_chat, tab_examples, tab_intents, tab_review, tab_settings, tab_test
@@ -34,16 +35,25 @@ def default_registry_dir() -> Path:
     return Path(cache) / "intentmeta" / "demo-registry"
 
 
-def open_registry(registry_dir: str | os.PathLike) -> IntentClassifier:
+def open_registry(
+    registry_dir: str | os.PathLike, encoder: str | Encoder | None = None
+) -> IntentClassifier:
     """The registry saved in ``registry_dir``, or the built-in intents saved there if none is.
+
+    Args:
+        registry_dir: Registry directory.
+        encoder: Encoder of a registry made with another than the bundled one (a Hugging Face
+            name, local path or encoder object), never taken from the registry itself;
+            ``None``: the bundled one.
 
     Raises:
         intentmeta.RegistryError: If the directory holds a damaged or foreign registry.
     """
     registry_dir = Path(registry_dir)
     if (registry_dir / "intentmeta.json").is_file():
-        return IntentClassifier.load(registry_dir)
-    classifier = IntentClassifier.from_builtin("ecommerce")
+        return IntentClassifier.load(registry_dir, encoder=encoder)
+    settings = {} if encoder is None else {"encoder": encoder}
+    classifier = IntentClassifier.from_builtin("ecommerce", **settings)
     classifier.save(registry_dir)
     return classifier
 
@@ -131,6 +141,7 @@ def launch(
     host: str = "127.0.0.1",
     port: int = 7860,
     log_messages: bool = True,
+    encoder: str | None = None,
 ) -> None:
     """Serve the demo until interrupted (what ``intentmeta demo`` runs).
 
@@ -140,9 +151,11 @@ def launch(
         host: Interface to bind; anything but loopback gets a warning (there is no login).
         port: TCP port.
         log_messages: Log chat messages for review in the registry directory.
+        encoder: Encoder of a registry made with another than the bundled one; see
+            :func:`open_registry`.
     """
     registry_dir = Path(registry) if registry else default_registry_dir()
-    classifier = open_registry(registry_dir)
+    classifier = open_registry(registry_dir, encoder)
     print(f"intentmeta demo: {len(classifier)} intents, changes saved to {registry_dir}")
     if log_messages:
         print("  chat messages are logged there for review (turn off: --no-log or the Review tab)")

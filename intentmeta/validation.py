@@ -83,6 +83,31 @@ def _folded(name: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
+def _looks_like(char: str, letter: str) -> bool:
+    """Whether ``char`` reads as the folded ``letter``: itself, or a confusable of it.
+
+    Confusables are Unicode's (UTS #39 ``confusables.txt``, via ``confusable_homoglyphs``):
+    Cyrillic ``о`` and ``ѕ``, Greek ``ο``, the digit ``0`` (like ``O``) and the like.
+    """
+    from confusable_homoglyphs.confusables import confusables_data  # ~1 MB table, loaded once
+
+    glyphs = (entry["c"].strip("\u200e") for entry in confusables_data.get(char, ()))
+    return _folded(char) == letter or any(_folded(glyph) == letter for glyph in glyphs)
+
+
+def _reads_as(name: str, word: str) -> bool:
+    """Whether ``name`` reads as ``word`` ignoring case, width and look-alike letters.
+
+    Example:
+        >>> _reads_as("\u043e\u043e\u0455", "oos"), _reads_as("OOS", "oos")  # Cyrillic, upper case
+        (True, True)
+        >>> _reads_as("oops", "oos")
+        False
+    """
+    name, word = _folded(name), _folded(word)
+    return len(name) == len(word) and all(map(_looks_like, name, word))
+
+
 def check_intent_name(name: object, reserved: Iterable[str] = ()) -> str:
     """Return ``name`` normalised (NFC, trimmed) if it is a valid intent name.
 
@@ -92,7 +117,8 @@ def check_intent_name(name: object, reserved: Iterable[str] = ()) -> str:
     Raises:
         TypeError: If ``name`` is not a string.
         ValueError: If it is blank, longer than :data:`MAX_INTENT_NAME_LENGTH` characters,
-            holds a control or format character, or folds (case and width) to a reserved name.
+            holds a control or format character, or reads as a reserved name (in any case or
+            width, or spelt with look-alike letters such as Cyrillic ``о``).
     """
     if not isinstance(name, str):
         raise TypeError(f"intent name must be a string, got {type(name).__name__}")
@@ -111,7 +137,7 @@ def check_intent_name(name: object, reserved: Iterable[str] = ()) -> str:
         raise ValueError(
             f"intent name is {len(name)} characters long; the limit is {MAX_INTENT_NAME_LENGTH}"
         )
-    if _folded(name) in {_folded(word) for word in reserved}:
+    if any(_reads_as(name, word) for word in reserved):
         raise ValueError(f"intent name {name!r} is reserved for out-of-scope predictions")
     return name
 

@@ -78,6 +78,19 @@ def test_an_empty_registry_path_is_a_usage_error(fake_classifier, tmp_path, monk
     assert list(tmp_path.iterdir()) == []  # nothing saved into the current directory
 
 
+@pytest.mark.parametrize(
+    ("argv", "encoder"),
+    [([], None), (["--encoder", "my-org/my-encoder"], "my-org/my-encoder")],
+)
+def test_demo_passes_encoder_to_the_demo_it_launches(monkeypatch, tmp_path, argv, encoder):
+    launched = []
+    monkeypatch.setattr(intentmeta.cli.demo, "demo_app", fake_demo_app(launched))  # never serve
+    assert main(["demo", "--registry", str(tmp_path / "registry"), *argv]) == 0
+    assert [(run["registry"], run["encoder"]) for run in launched] == [
+        (str(tmp_path / "registry"), encoder)
+    ]
+
+
 @pytest.mark.parametrize("port", ["99999", "-1", "65536", "http"])
 def test_a_port_out_of_range_is_a_usage_error(capsys, monkeypatch, port):
     from types import SimpleNamespace

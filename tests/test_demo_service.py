@@ -333,3 +333,17 @@ def test_user_text_is_escaped_for_markdown_and_html():
     escaped = as_text(planted)
     assert "<" not in escaped and "](" not in escaped and "**" not in escaped
     assert json.dumps(escaped)  # still plain text
+
+
+# --------------------------------------------------------------------------- opening a registry
+def test_a_registry_made_with_another_encoder_opens_only_with_that_encoder(
+    toy_classifier, fake_encoder, tmp_path
+):
+    from demo.app import open_registry
+    from intentmeta import RegistryError
+
+    toy_classifier.save(tmp_path / "registry")
+    with pytest.raises(RegistryError, match="encoder"):
+        open_registry(tmp_path / "registry")  # what `intentmeta demo` without --encoder does
+    opened = open_registry(tmp_path / "registry", encoder=fake_encoder)
+    assert opened.encoder is fake_encoder and snapshot(opened) == snapshot(toy_classifier)

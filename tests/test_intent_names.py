@@ -1,6 +1,7 @@
 """Intent names are what a person writes: any printable Unicode, NFC-normalised and trimmed, up to
-100 characters; blank names, control characters and the reserved ``oos`` (in any case or width)
-are refused. Names are JSON values, never paths, so ``/``, ``:`` or ``?`` need no refusing."""
+100 characters; blank names, control characters and the reserved ``oos`` (in any case or width,
+or spelt with look-alike letters of other scripts) are refused. Names are JSON values, never
+paths, so ``/``, ``:`` or ``?`` need no refusing."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ ACCEPTED = [
     "👨\u200d👩\u200d👧 family",  # emoji joined by zero-width joiners
     "می\u200cخواهم",  # Persian with a zero-width non-joiner
     "x" * 100,
+    "счёт",  # Cyrillic
+    "соус",  # Cyrillic with a look-alike о: only the reserved label itself is refused
+    "оо",
+    "oops",
+    "ооs s",
 ]
 
 REFUSED = [
@@ -47,6 +53,12 @@ REFUSED = [
     (" oos ", "reserved"),
     ("ｏｏｓ", "reserved"),  # full-width
     ("ＯＯＳ", "reserved"),
+    ("\u043e\u043e\u0455", "reserved"),  # Cyrillic о о ѕ
+    ("o\u043es", "reserved"),  # one Cyrillic о among Latin letters
+    ("\u03bf\u03bfs", "reserved"),  # Greek omicrons
+    ("\u041e\u041e\u0405", "reserved"),  # Cyrillic capitals О О Ѕ
+    ("00S", "reserved"),  # digit zeros look like O
+    ("\U0001d428\U0001d428\U0001d42c", "reserved"),  # mathematical bold
 ]
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from intentmeta.cli.common import registry_directory
+from intentmeta.cli.common import add_registry_options
 
 ORDER = 30
 
@@ -24,12 +24,7 @@ DEMO_PACKAGE = "intentmeta_demo"
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``demo``."""
     demo = commands.add_parser("demo", help="serve the Gradio chat demo")
-    demo.add_argument(
-        "--registry",
-        metavar="DIR",
-        type=registry_directory,
-        help="registry to serve and save changes to",
-    )
+    add_registry_options(demo, "registry to serve and save changes to")
     demo.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     demo.add_argument("--port", type=port_number, default=7860, help="port (default: 7860)")
     demo.add_argument(
@@ -84,6 +79,10 @@ def demo_app() -> ModuleType:
 def run_demo(args: argparse.Namespace) -> int:
     """Launch the demo until interrupted."""
     demo_app().launch(
-        registry=args.registry, host=args.host, port=args.port, log_messages=not args.no_log
+        registry=args.registry,
+        host=args.host,
+        port=args.port,
+        log_messages=not args.no_log,
+        encoder=args.encoder,
     )
     return 0
