@@ -9,8 +9,10 @@ K, and the matching candidate likewise; ``intentmeta.config.default_head_config`
 
     python training/choose_head_defaults.py --data ../shared/data
 
-About 10 minutes on 2 CPU cores with the embedding cache filled by ``make eval`` (the encoding
-of ~28,000 messages adds ~4 minutes the first time). Not run in CI: it ships nothing.
+About 3-4 minutes per data set with 2 seeds on 2 shared CPU cores, embedding cache filled by
+``make eval`` (encoding ~28,000 messages adds minutes the first time); ``--only BANKING77`` /
+``--only CLINC150`` runs one set (its "chosen" line then covers that set alone). Results of a run
+are in BENCHMARKS.md. Not run in CI: it ships nothing.
 """
 
 from __future__ import annotations
