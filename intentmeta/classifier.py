@@ -17,16 +17,16 @@ from dataclasses import asdict
 import torch
 import torch.nn.functional as F
 
-from intentmeta import history, ops
+from intentmeta import history, ops, persistence
 from intentmeta.builtin import builtin_intents
 from intentmeta.config import ClassifierConfig, default_head_config
 from intentmeta.discovery import Discovery, DiscoveryConfig, discover
 from intentmeta.editing import IntentEditing
-from intentmeta.encoder import BUNDLED_ENCODER, Encoder, EncoderConfig, shared_encoder
+from intentmeta.encoder import Encoder, EncoderConfig, shared_encoder
 from intentmeta.heads import FewShotHead, HeadConfig, build_head
 from intentmeta.heads.weights import head_parameters, load_head_weights, load_parameters
 from intentmeta.out_of_scope import OutOfScopeDetector
-from intentmeta.persistence import RegistryError, SavedClassifier, read_classifier, write_classifier
+from intentmeta.persistence import RegistryError, SavedClassifier
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.registry import IntentRegistry
 from intentmeta.report import Report, ReportConfig, build_report
@@ -305,9 +305,7 @@ class IntentClassifier(IntentEditing):
             RegistryError: If ``path`` is a file.
         """
         with self._lock:
-            # The head's support state is saved, classes renumbered by intent position, so a
-            # loaded classifier scores exactly as this one, even where intents were added one at
-            # a time after an adaptation that a reload would redo jointly.
+            # Saved support state: a reload scores exactly as this classifier (see SavedClassifier).
             buffers = dict(self.head.named_buffers())
             buffers["classes"] = self._registry.positions(self.head.classes.tolist())
             saved = SavedClassifier(
@@ -319,7 +317,7 @@ class IntentClassifier(IntentEditing):
                 head_parameters=head_parameters(self.head),
                 head_buffers=buffers,
             )
-            write_classifier(path, saved)
+            persistence.write_classifier(path, saved)
 
     def transaction(self, path: str | os.PathLike) -> AbstractContextManager[None]:
         """Edits that are saved to ``path`` together, or not at all, memory included.
@@ -364,10 +362,10 @@ class IntentClassifier(IntentEditing):
         """
         if version is not None:
             path = history.version_path(path, version)
-        saved = read_classifier(path, reserved=(OUT_OF_SCOPE,))
+        saved = persistence.read_classifier(path, reserved=(OUT_OF_SCOPE,))
         config = saved.config
         if encoder is None:
-            encoder = saved_encoder(config["encoder"], path)
+            encoder = persistence.saved_encoder(config["encoder"], path)
         try:
             clf = cls(  # builds the one head this load uses
                 encoder=encoder,
@@ -398,18 +396,3 @@ class IntentClassifier(IntentEditing):
         texts = [text for examples in intents.values() for text in examples]
         labels = [intent for intent, examples in intents.items() for _ in examples]
         return cls(**kwargs).fit(texts, labels)
-
-
-def saved_encoder(name: str, where: str | os.PathLike) -> str:
-    """The encoder a registry may load by itself: only the bundled one, which needs no network.
-
-    Raises:
-        RegistryError: If the registry names any other encoder.
-    """
-    if name in ("default", BUNDLED_ENCODER):
-        return "default"  # recorded by its Hub name, loaded from the package, offline
-    raise RegistryError(
-        f"registry at {str(where)!r} was made with the encoder {name!r}; loading never reads an "
-        "encoder a registry names (it could be any file or download), so pass it yourself: "
-        "IntentClassifier.load(path, encoder=...) or --encoder on the command line"
-    )

@@ -23,10 +23,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from intentmeta import log_files, log_progress
-from intentmeta.classifier import IntentClassifier, saved_encoder
+from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.log_progress import parts_path, state_path
-from intentmeta.persistence import load_registry
+from intentmeta.persistence import load_registry, saved_encoder
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 from intentmeta.validation import check_text
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from intentmeta.config import ClassifierConfig
+from intentmeta.encoder import BUNDLED_ENCODER
 from intentmeta.heads import HeadConfig
 from intentmeta.manifest_checks import (
     CLASSIFIER_RULES,
@@ -109,7 +110,9 @@ class SavedClassifier:
         intents: Each intent's examples, in the order added.
         embeddings: ``(n_examples, dim)`` rows following ``intents``; ``None`` if absent.
         head_parameters: The head's learned parameters.
-        head_buffers: The head's support state, classes numbered by intent position.
+        head_buffers: The head's support state, classes numbered by intent position, so a
+            reload scores exactly as the saved classifier, even where intents were added one at
+            a time after an adaptation that a reload would redo jointly.
     """
 
     config: dict[str, Any]
@@ -255,3 +258,18 @@ def read_out_of_scope_state(value: object) -> dict[str, Any] | None:
     if not (threshold is None or threshold == "auto"):
         finite_number(threshold, "oos.threshold")
     return state
+
+
+def saved_encoder(name: str, where: str | os.PathLike) -> str:
+    """The encoder a registry may load by itself: only the bundled one, which needs no network.
+
+    Raises:
+        RegistryError: If the registry names any other encoder.
+    """
+    if name in ("default", BUNDLED_ENCODER):
+        return "default"  # recorded by its Hub name, loaded from the package, offline
+    raise RegistryError(
+        f"registry at {str(where)!r} was made with the encoder {name!r}; loading never reads an "
+        "encoder a registry names (it could be any file or download), so pass it yourself: "
+        "IntentClassifier.load(path, encoder=...) or --encoder on the command line"
+    )
