@@ -120,3 +120,13 @@ def test_the_demo_imports_itself_relatively_so_it_works_installed_as_intentmeta_
             )
             absolute += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "demo"]
     assert absolute == []
+
+
+def test_no_module_is_longer_than_400_lines():
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for folder in ("intentmeta", "training", "demo", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert too_long == {}, "split these by idea (STYLE.md: one idea per module)"
