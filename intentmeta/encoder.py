@@ -103,7 +103,11 @@ class SentenceEncoder:
         local_only = os.path.isdir(source) or os.environ.get("HF_HUB_OFFLINE") == "1"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-            self.model = AutoModel.from_pretrained(source, local_files_only=local_only)
+            # float32 whatever the file stores: float16 weights (half the download) would run
+            # slowly, or not at all, on a CPU.
+            self.model = AutoModel.from_pretrained(
+                source, local_files_only=local_only, dtype=torch.float32
+            )
         except OSError as error:
             raise ValueError(
                 f"Cannot load encoder {self.config.model!r}: {error}. Pass a local path, or a "

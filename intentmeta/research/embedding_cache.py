@@ -6,6 +6,7 @@ SHA-256 of the text. SQLite makes concurrent readers and writers safe.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -44,13 +45,27 @@ def encoder_key(encoder: TextEncoder) -> str:
     """The identity under which an encoder's vectors are stored.
 
     Name, dimension, token limit and backend: the same model truncating differently, or run in
-    int8, gives other vectors.
+    int8, gives other vectors. A local model directory also adds the SHA-256 of its weights, so
+    retraining into the same directory, or two directories of one name, never read each other's
+    vectors.
     """
     max_length = getattr(encoder, "max_length", None)
     key = f"{encoder.name}|dim={encoder.dim}|max_length={max_length}"
+    weights = Path(str(encoder.name)) / "model.safetensors"
+    if weights.is_file():
+        key += f"|weights={_file_sha256(str(weights), weights.stat().st_mtime_ns)}"
     # An int8 backend gives other vectors for the same model: keep them apart.
     backend = getattr(getattr(encoder, "config", None), "backend", "torch")
     return key if backend == "torch" else f"{key}|backend={backend}"
+
+
+@functools.lru_cache(maxsize=32)
+def _file_sha256(path: str, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def _text_key(text: str) -> str:
