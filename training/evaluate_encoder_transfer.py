@@ -7,7 +7,9 @@
 ``--setting test``: each data set's test split, with the encoder trained on the *other* data set
 (the script refuses an encoder whose ``training.json`` lists the data set it reports on).
 ``--setting heldout``: each encoder on the intents its own training run held out (validation:
-what the recipe is chosen on).
+what the recipe is chosen on). ``--setting validation``: the off-the-shelf encoder only, all
+intents, CLINC150 ``val`` and 30% of BANKING77's ``train`` rows held out (for choosing classifier
+options such as ``+names``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from intentmeta.data import load_dataset
+from intentmeta.data import holdout_split, load_dataset
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.encoder_evaluation import (
     TransferConfig,
@@ -37,7 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--banking77-encoder", help="a run trained without BANKING77")
     parser.add_argument("--clinc150-encoder", help="a run trained without CLINC150")
-    parser.add_argument("--setting", choices=["test", "heldout"], default="heldout")
+    parser.add_argument("--setting", choices=["test", "heldout", "validation"], default="heldout")
     parser.add_argument("--shots", type=int, nargs="+", default=[5, 10])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--methods", nargs="+", default=TransferConfig().methods)
@@ -63,10 +65,21 @@ def main() -> int:
     started = time.time()
     for dataset in DATASETS:
         run = runs[dataset]
+        source = str(Path(args.data) / dataset)
+        if args.setting == "validation":
+            train = load_dataset(source, "train")
+            if dataset == "clinc150":
+                queries = load_dataset(source, "val")
+            else:
+                train, queries = holdout_split(train, 0.3)
+            encoder = SentenceEncoder(EncoderConfig(model="default"))
+            results[f"{dataset} validation"] = {
+                "off-the-shelf": evaluate_encoder(encoder, train, queries, config, args.cache_dir)
+            }
+            continue
         if run is None:
             continue
         run = Path(run)
-        source = str(Path(args.data) / dataset)
         if args.setting == "test":
             check_never_seen(run, dataset)
             train, queries = load_dataset(source, "train"), load_dataset(source, "test")
