@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from intentmeta.encoder_training import (
+from intentmeta.research.encoder_training import (
     EncoderTrainingConfig,
     HeldOutProbe,
     Pool,
@@ -16,7 +16,7 @@ from intentmeta.encoder_training import (
     train_encoder,
     trainable_parameters,
 )
-from intentmeta.episodes import EpisodeSampler
+from intentmeta.research.episodes import EpisodeSampler
 
 NOISE = [f"noise{i}" for i in range(10)]  # few, frequent: suppressing them is learnable
 
@@ -70,7 +70,7 @@ def fixed_episode_loss(model, tokenizer, pool: Pool) -> float:
 
 def test_meta_training_lowers_episode_loss_and_helps_held_out_intents(tiny_base, tmp_path):
     torch.set_num_threads(1)  # tiny tensors: more threads only add start-up cost
-    from intentmeta.encoder_export import load_base
+    from intentmeta.research.encoder_export import load_base
 
     model, tokenizer = load_base(tiny_base)
     train_texts, train_labels = synthetic_intents(0, 60, 10, seed=1)
@@ -107,7 +107,7 @@ def test_meta_training_lowers_episode_loss_and_helps_held_out_intents(tiny_base,
 
 
 def test_only_the_top_layers_train_when_asked(tiny_base):
-    from intentmeta.encoder_export import load_base
+    from intentmeta.research.encoder_export import load_base
 
     model, _ = load_base(tiny_base)
     trainable = trainable_parameters(model, top_layers=1, train_embeddings=False)
@@ -119,7 +119,7 @@ def test_only_the_top_layers_train_when_asked(tiny_base):
 
 def test_a_saved_encoder_directory_serves_a_registry_that_round_trips(tiny_base, tmp_path):
     from intentmeta import IntentClassifier
-    from intentmeta.encoder_export import load_base, save_encoder, sha256_file
+    from intentmeta.research.encoder_export import load_base, save_encoder, sha256_file
 
     model, _ = load_base(tiny_base)
     out = save_encoder(model, tiny_base, tmp_path / "encoder", {"recipe": "test"}, half=True)

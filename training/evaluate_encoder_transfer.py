@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from intentmeta.data import holdout_split, load_dataset
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
-from intentmeta.encoder_evaluation import (
+from intentmeta.research.data import holdout_split, load_dataset
+from intentmeta.research.encoder_evaluation import (
     TransferConfig,
     evaluate_encoder,
     heldout_splits,

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from intentmeta import evaluate
-from intentmeta.data import IntentDataset, holdout_split, load_dataset
-from intentmeta.embedding_cache import cached_encode
-from intentmeta.episodes import sample_k_shot
+from intentmeta.research import evaluate
+from intentmeta.research.data import IntentDataset, holdout_split, load_dataset
+from intentmeta.research.embedding_cache import cached_encode
+from intentmeta.research.episodes import sample_k_shot
 
 
 @dataclass
@@ -63,7 +63,7 @@ def heldout_splits(source: str, training_json: str | Path) -> tuple[IntentDatase
         source: The data set directory.
         training_json: The run's ``training.json`` (its pool settings say what was held out).
     """
-    from intentmeta.encoder_training_data import PoolConfig, training_data
+    from intentmeta.research.encoder_training_data import PoolConfig, training_data
 
     pool_config = PoolConfig(**json.loads(Path(training_json).read_text())["pool_config"])
     heldout = training_data([source], pool_config)

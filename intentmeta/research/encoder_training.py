@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from intentmeta import ops
 from intentmeta.encoder import mean_pool
-from intentmeta.episodes import Episode, EpisodeSampler, group_indices
+from intentmeta.research.episodes import Episode, EpisodeSampler, group_indices
 
 
 @dataclass

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from intentmeta.data import load_dataset, load_domains
-from intentmeta.encoder_training import Pool
+from intentmeta.research.data import load_dataset, load_domains
+from intentmeta.research.encoder_training import Pool
 
 
 @dataclass

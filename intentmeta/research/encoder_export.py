@@ -98,7 +98,7 @@ def plot_learning_curve(history, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from intentmeta.meta_training_plots import smooth
+    from intentmeta.research.meta_training_plots import smooth
 
     window = max(1, len(history.episodes) // 20)
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
