@@ -7,7 +7,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 PORT      ?= 7860
 DATA      ?= ../shared/data
 
-.PHONY: install test demo lint format bench eval train chromium java clean
+.PHONY: install test demo lint format bench eval train train-encoder eval-encoder chromium java clean
 
 # torch==2.13.0 first: it is the CPU build on this disk, and installing it before the project stops
 # pip from pulling a multi-GB CUDA build to satisfy `torch`.
@@ -53,6 +53,21 @@ eval: install
 
 train: install
 	bash training/train_all.sh $(DATA)
+
+# Meta-train the sentence encoder on both data sets' train splits with the shipped recipe
+# (BENCHMARKS.md, "Meta-learned encoder"); ENCODER_OUT receives a Hugging Face model directory.
+ENCODER_OUT ?= results/intentmeta-minilm
+train-encoder: install
+	$(VENV)/bin/intentmeta train --encoder --data $(DATA)/banking77 --data $(DATA)/clinc150 \
+		--half --out $(ENCODER_OUT)
+
+# Leave-one-data-set-out: one encoder per held-out data set, then the test table.
+eval-encoder: install
+	$(VENV)/bin/intentmeta train --encoder --data $(DATA)/clinc150 --out results/encoder-without-banking77
+	$(VENV)/bin/intentmeta train --encoder --data $(DATA)/banking77 --out results/encoder-without-clinc150
+	$(PY) training/evaluate_encoder_transfer.py --data $(DATA) --setting test \
+		--banking77-encoder results/encoder-without-banking77 \
+		--clinc150-encoder results/encoder-without-clinc150 --out results/encoder_transfer.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache results
