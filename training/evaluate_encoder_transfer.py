@@ -28,6 +28,7 @@ from intentmeta.research.encoder_evaluation import (
     TransferConfig,
     evaluate_encoder,
     heldout_splits,
+    paired_differences,
     table,
 )
 
@@ -113,6 +114,7 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "seconds": round(time.time() - started, 1),
         "results": results,
+        "paired_differences": paired_differences(results, args.shots),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -137,8 +137,33 @@ def _with_names(method: str, names: torch.Tensor):
     return predict
 
 
+def paired_differences(results: dict[str, dict], shots: Sequence[int]) -> dict:
+    """Meta-learned minus off-the-shelf accuracy, per data set, K and method, over the same
+    support sets (paired by seed): ``{data: {K: {method: summary}}}``."""
+    differences: dict = {}
+    for data, encoders in results.items():
+        if not {"off-the-shelf", "meta-learned"} <= set(encoders):
+            continue
+        for k in map(str, shots):
+            for method, after in encoders["meta-learned"][k].items():
+                before = encoders["off-the-shelf"][k][method]["accuracy"]["values"]
+                values = [a - b for a, b in zip(after["accuracy"]["values"], before, strict=True)]
+                mean, half = evaluate.mean_ci(values)
+                differences.setdefault(data, {}).setdefault(k, {})[method] = {
+                    "mean": mean,
+                    "ci95": half,
+                    "values": values,
+                }
+    return differences
+
+
+def _signed(summary: dict) -> str:
+    return f"{summary['mean']:+.2f} ± {summary['ci95']:.2f}"
+
+
 def table(results: dict[str, dict], shots: Sequence[int]) -> str:
-    """Markdown: one row per (encoder, method), one column per (data set, K)."""
+    """Markdown: one row per (encoder, method), one column per (data set, K), then the paired
+    differences (meta-learned minus off-the-shelf) when both encoders were measured."""
     columns = [(data, str(k)) for data in results for k in shots]
     lines = [
         "| encoder | method | " + " | ".join(f"{d} {k}-shot" for d, k in columns) + " |",
@@ -152,4 +177,9 @@ def table(results: dict[str, dict], shots: Sequence[int]) -> str:
                 summary = results[data][encoder_name][k][method]["accuracy"]
                 cells.append(f"{summary['mean']:.2f} ± {summary['ci95']:.2f}")
             lines.append(f"| {encoder_name} | {method} | " + " | ".join(cells) + " |")
+    differences = paired_differences(results, shots)
+    if len(differences) == len(results):
+        for method in first["meta-learned"][str(shots[0])]:
+            cells = [_signed(differences[data][k][method]) for data, k in columns]
+            lines.append(f"| difference (paired) | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
