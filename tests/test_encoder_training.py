@@ -141,3 +141,48 @@ def test_a_saved_encoder_directory_serves_a_registry_that_round_trips(tiny_base,
     after = loaded.classify(texts[0])
     assert after.intent == before.intent
     assert after.confidence == pytest.approx(before.confidence, abs=1e-5)
+
+
+class KeywordEncoder:
+    """A fake encoder: one dimension per key word, so messages of one intent share a direction."""
+
+    dim = 32
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def encode(self, texts, *, progress: bool = False) -> torch.Tensor:
+        vectors = torch.full((len(texts), self.dim), 0.01)
+        for row, text in enumerate(texts):
+            for word in text.split():
+                if word.startswith("key"):
+                    vectors[row, int(word[3:].split("x")[0]) % self.dim] += 1.0
+        return torch.nn.functional.normalize(vectors, dim=-1)
+
+
+def test_transfer_evaluation_pairs_seeds_and_can_add_intent_names(tmp_path):
+    from intentmeta.research.data import IntentDataset
+    from intentmeta.research.encoder_evaluation import (
+        TransferConfig,
+        evaluate_encoder,
+        humanise,
+        paired_differences,
+        table,
+    )
+
+    texts, labels = synthetic_intents(0, 6, 8, seed=4)
+    train = IntentDataset(texts[::2], labels[::2])
+    queries = IntentDataset(texts[1::2], labels[1::2])
+    config = TransferConfig(shots=[2], seeds=3, methods=["prototypical", "prototypical+names"])
+    results = {
+        "toy": {
+            name: evaluate_encoder(KeywordEncoder(name), train, queries, config, str(tmp_path))
+            for name in ("off-the-shelf", "meta-learned")
+        }
+    }
+    accuracy = results["toy"]["meta-learned"]["2"]["prototypical"]["accuracy"]
+    assert len(accuracy["values"]) == 3 and accuracy["mean"] == pytest.approx(100.0)
+    difference = paired_differences(results, [2])["toy"]["2"]["prototypical"]
+    assert difference["values"] == [0.0, 0.0, 0.0]
+    assert "difference (paired)" in table(results, [2])
+    assert humanise("track_order") == "track order"
