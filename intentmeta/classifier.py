@@ -48,6 +48,9 @@ class IntentClassifier(IntentEditing):
             no trained weights ship with the package.
         oos_threshold: ``"auto"``, a float, or ``None`` for no out-of-scope rejection.
         top_k: Number of intents listed in ``Prediction.scores``.
+        head_config: The head's settings (default: :func:`~intentmeta.config.default_head_config`).
+        name_as_example: Count each intent's humanised name as one more example for the head
+            (helps at few shots when names describe their intents; see BENCHMARKS.md).
 
     Example:
         >>> clf = IntentClassifier()
@@ -65,8 +68,11 @@ class IntentClassifier(IntentEditing):
         oos_threshold: float | str | None = "auto",
         top_k: int = 5,
         head_config: HeadConfig | None = None,
+        name_as_example: bool = False,
     ) -> None:
         check_settings(oos_threshold, top_k)
+        if not isinstance(name_as_example, bool):
+            raise TypeError(f"name_as_example must be True or False, not {name_as_example!r}")
         self.encoder: Encoder = (
             shared_encoder(EncoderConfig(model=encoder)) if isinstance(encoder, str) else encoder
         )
@@ -80,6 +86,7 @@ class IntentClassifier(IntentEditing):
             oos_threshold=oos_threshold,
             top_k=top_k,
             head_config=head_config,
+            name_as_example=name_as_example,
         )
         self.head: FewShotHead = (
             build_head(head, head_config)
@@ -92,6 +99,7 @@ class IntentClassifier(IntentEditing):
         # Learned state: the intents, guarded (with the head) by the registry's lock.
         self._registry = IntentRegistry(self.encoder.dim)
         self._lock = self._registry.lock
+        self._name_vectors: dict[int, torch.Tensor] = {}  # label -> (1, dim), name_as_example
 
     def __repr__(self) -> str:
         return (
@@ -373,6 +381,7 @@ class IntentClassifier(IntentEditing):
                 oos_threshold=config["oos_threshold"],
                 top_k=config["top_k"],
                 head_config=HeadConfig(**config["head_config"]),
+                name_as_example=config.get("name_as_example", False),
             )
             clf.config.head_weights = config["head_weights"]
             load_parameters(clf.head, saved.head_parameters)

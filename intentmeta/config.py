@@ -21,6 +21,8 @@ class ClassifierConfig:
             mean of its example embeddings, is below it), or ``None`` (never reject).
         top_k: How many intents ``Prediction.scores`` lists.
         head_config: Metric, temperature and prototype adaptation of the head.
+        name_as_example: Whether each intent's name, humanised (``track_order`` -> "track
+            order"), counts as one more example for the head (not for out-of-scope rejection).
     """
 
     encoder: str = "default"  # the bundled all-MiniLM-L6-v2, offline
@@ -29,6 +31,9 @@ class ClassifierConfig:
     oos_threshold: float | str | None = "auto"  # calibrated from the intents' own examples
     top_k: int = 5  # enough for a bar chart of the runners-up
     head_config: HeadConfig = field(default_factory=lambda: default_head_config("prototypical"))
+    # Off: it helps where names describe their intents (validation, 5-shot: +1.7 BANKING77,
+    # +1.6 CLINC150), but opaque names ("intent_17") would only add noise.
+    name_as_example: bool = False
 
 
 def default_head_config(head: str) -> HeadConfig:

@@ -28,6 +28,7 @@ from intentmeta.validation import (
     check_intent_name,
     check_texts,
     group_by_intent,
+    humanise_intent_name,
     normalise_intent_name,
 )
 
@@ -78,6 +79,7 @@ class IntentEditing:
     oos: OutOfScopeDetector
     _registry: IntentRegistry
     _lock: threading.RLock
+    _name_vectors: dict[int, torch.Tensor]  # label -> (1, dim) name embedding, name_as_example
 
     # ----------------------------------------------------------------------------- reading
     @property
@@ -121,10 +123,13 @@ class IntentEditing:
         with self._lock:
             self._registry.check_new_name(name)
         embeddings = self.encoder.encode(examples)  # (n_examples, dim), outside the lock
+        name_vector = self._encode_name(name)
         with self._lock:
             self._registry.check_new_name(name)
             label = self._registry.next_label
-            self.head.add_class(label, embeddings)
+            if name_vector is not None:
+                self._name_vectors[label] = name_vector
+            self.head.add_class(label, self._head_support(label, embeddings))
             self._registry.add(name, examples, embeddings)
             self.oos.set_intent(label, embeddings)
 
@@ -170,7 +175,9 @@ class IntentEditing:
             if not keep:
                 raise ValueError(f"intent {name!r} must keep at least one example")
             self.head.remove_class(intent.label)
-            self.head.add_class(intent.label, intent.embeddings[keep])
+            self.head.add_class(
+                intent.label, self._head_support(intent.label, intent.embeddings[keep])
+            )
             self._registry.keep_examples(name, keep)  # the column moves to the end, as the head's
             self.oos.set_intent(intent.label, intent.embeddings)
 
@@ -185,6 +192,7 @@ class IntentEditing:
             intent = self._registry.get(name)
             self.head.remove_class(intent.label)
             self._registry.remove(name)
+            self._name_vectors.pop(intent.label, None)
             self.oos.remove_intent(intent.label)
 
     def rename_intent(self, old: str, new: str) -> None:
@@ -196,10 +204,18 @@ class IntentEditing:
         """
         new = check_intent_name(new, reserved=(OUT_OF_SCOPE,))
         old = _key(old)
+        name_vector = self._encode_name(new) if new != old else None
         with self._lock:
-            self._registry.get(old)
+            intent = self._registry.get(old)
             if new != old:
                 self._registry.rename(old, new)
+            if name_vector is not None:  # the name is an example: the class is rebuilt with it
+                self._name_vectors[intent.label] = name_vector
+                self.head.remove_class(intent.label)
+                self.head.add_class(
+                    intent.label, self._head_support(intent.label, intent.embeddings)
+                )
+                self._registry.keep_examples(new, list(range(len(intent.examples))))
 
     def fit(
         self: Editable, texts: Sequence[str], intents: Sequence[str], *, progress: bool = False
@@ -258,18 +274,36 @@ class IntentEditing:
         """
         counts = [len(group) for group in grouped.values()]
         labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+        names = [self._encode_name(name) for name in grouped]  # label i is intent i
+        support = torch.cat([embeddings, *names]) if names and names[0] is not None else embeddings
+        if len(support) > len(embeddings):
+            labels = torch.cat([labels, torch.arange(len(counts))])  # (n_examples + n_intents,)
         new_head = head if head is not None else self._blank_head()
         adaptation = None
         if not new_head.restore_support(head_buffers, len(counts)):
-            new_head.process_support_set(embeddings, labels)
-            adaptation = Adaptation.of(new_head, len(embeddings), len(counts))
+            new_head.process_support_set(support, labels)
+            adaptation = Adaptation.of(new_head, len(support), len(counts))
         with self._lock:
             self.head = new_head
             self.adaptation = adaptation
             self._registry.replace_all(grouped, embeddings, new_head.classes.tolist())
+            self._name_vectors = {
+                label: vector for label, vector in enumerate(names) if vector is not None
+            }
             self.oos.reset(
                 {intent.label: intent.embeddings for _, intent in self._registry.items()}
             )
+
+    def _encode_name(self, name: str) -> torch.Tensor | None:
+        """``(1, dim)`` embedding of the humanised name, or ``None`` unless ``name_as_example``."""
+        if not self.config.name_as_example:
+            return None
+        return self.encoder.encode([humanise_intent_name(name)])
+
+    def _head_support(self, label: int, embeddings: torch.Tensor) -> torch.Tensor:
+        """What the head learns an intent from: its examples, then its name if one is used."""
+        vector = self._name_vectors.get(label)
+        return embeddings if vector is None else torch.cat([embeddings, vector])  # (n + 1, dim)
 
     def _blank_head(self) -> FewShotHead:
         head = build_head(self.config.head, self.head.config)

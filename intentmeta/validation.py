@@ -206,3 +206,14 @@ def check_count(k: object, what: str = "k") -> int:
     if k < 1:
         raise ValueError(f"{what} must be a positive integer, not {k!r}")
     return k
+
+
+def humanise_intent_name(name: str) -> str:
+    """An intent's name as a message: separators become spaces, lower case.
+
+    >>> humanise_intent_name("track_order")
+    'track order'
+    >>> humanise_intent_name("Card-Payment.not_recognised")
+    'card payment not recognised'
+    """
+    return " ".join(re.sub(r"[_\-.]+", " ", name).split()).lower()

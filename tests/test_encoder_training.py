@@ -165,7 +165,6 @@ def test_transfer_evaluation_pairs_seeds_and_can_add_intent_names(tmp_path):
     from intentmeta.research.encoder_evaluation import (
         TransferConfig,
         evaluate_encoder,
-        humanise,
         paired_differences,
         table,
     )
@@ -185,4 +184,3 @@ def test_transfer_evaluation_pairs_seeds_and_can_add_intent_names(tmp_path):
     difference = paired_differences(results, [2])["toy"]["2"]["prototypical"]
     assert difference["values"] == [0.0, 0.0, 0.0]
     assert "difference (paired)" in table(results, [2])
-    assert humanise("track_order") == "track order"

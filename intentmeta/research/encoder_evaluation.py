@@ -27,6 +27,8 @@ from intentmeta.research import evaluate
 from intentmeta.research.data import IntentDataset, holdout_split, load_dataset
 from intentmeta.research.embedding_cache import cached_encode
 from intentmeta.research.episodes import sample_k_shot
+from intentmeta.research.statistics import mean_ci
+from intentmeta.validation import humanise_intent_name
 
 
 @dataclass
@@ -45,15 +47,6 @@ class TransferConfig:
     methods: list[str] = field(
         default_factory=lambda: ["logistic_regression", "prototypical", "default"]
     )
-
-
-def humanise(intent: str) -> str:
-    """An intent name as a message: ``"track_order"`` -> ``"track order"``.
-
-    >>> humanise("card_payment_not_recognised")
-    'card payment not recognised'
-    """
-    return " ".join(intent.replace("_", " ").replace("-", " ").split()).lower()
 
 
 def heldout_splits(source: str, training_json: str | Path) -> tuple[IntentDataset, IntentDataset]:
@@ -103,7 +96,9 @@ def evaluate_encoder(
     pool[needed] = vectors
     query_x = cached_encode(encoder, queries.texts, cache_dir, progress)  # (n_query, dim)
     intents = sorted(set(train.labels))
-    names = cached_encode(encoder, [humanise(i) for i in intents], cache_dir, False)  # (C, dim)
+    names = cached_encode(
+        encoder, [humanise_intent_name(i) for i in intents], cache_dir, False
+    )  # (C, dim)
     methods = {name: _with_names(name, names) for name in config.methods}
     evaluate.METHODS.update(methods)
     try:
@@ -148,7 +143,7 @@ def paired_differences(results: dict[str, dict], shots: Sequence[int]) -> dict:
             for method, after in encoders["meta-learned"][k].items():
                 before = encoders["off-the-shelf"][k][method]["accuracy"]["values"]
                 values = [a - b for a, b in zip(after["accuracy"]["values"], before, strict=True)]
-                mean, half = evaluate.mean_ci(values)
+                mean, half = mean_ci(values)
                 differences.setdefault(data, {}).setdefault(k, {})[method] = {
                     "mean": mean,
                     "ci95": half,
