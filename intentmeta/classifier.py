@@ -99,7 +99,6 @@ class IntentClassifier(IntentEditing):
         # Learned state: the intents, guarded (with the head) by the registry's lock.
         self._registry = IntentRegistry(self.encoder.dim)
         self._lock = self._registry.lock
-        self._name_vectors: dict[int, torch.Tensor] = {}  # label -> (1, dim), name_as_example
 
     def __repr__(self) -> str:
         return (

@@ -79,7 +79,6 @@ class IntentEditing:
     oos: OutOfScopeDetector
     _registry: IntentRegistry
     _lock: threading.RLock
-    _name_vectors: dict[int, torch.Tensor]  # label -> (1, dim) name embedding, name_as_example
 
     # ----------------------------------------------------------------------------- reading
     @property
@@ -128,7 +127,7 @@ class IntentEditing:
             self._registry.check_new_name(name)
             label = self._registry.next_label
             if name_vector is not None:
-                self._name_vectors[label] = name_vector
+                self._registry.name_vectors[label] = name_vector
             self.head.add_class(label, self._head_support(label, embeddings))
             self._registry.add(name, examples, embeddings)
             self.oos.set_intent(label, embeddings)
@@ -192,7 +191,7 @@ class IntentEditing:
             intent = self._registry.get(name)
             self.head.remove_class(intent.label)
             self._registry.remove(name)
-            self._name_vectors.pop(intent.label, None)
+            self._registry.name_vectors.pop(intent.label, None)
             self.oos.remove_intent(intent.label)
 
     def rename_intent(self, old: str, new: str) -> None:
@@ -210,7 +209,7 @@ class IntentEditing:
             if new != old:
                 self._registry.rename(old, new)
             if name_vector is not None:  # the name is an example: the class is rebuilt with it
-                self._name_vectors[intent.label] = name_vector
+                self._registry.name_vectors[intent.label] = name_vector
                 self.head.remove_class(intent.label)
                 self.head.add_class(
                     intent.label, self._head_support(intent.label, intent.embeddings)
@@ -287,7 +286,7 @@ class IntentEditing:
             self.head = new_head
             self.adaptation = adaptation
             self._registry.replace_all(grouped, embeddings, new_head.classes.tolist())
-            self._name_vectors = {
+            self._registry.name_vectors = {
                 label: vector for label, vector in enumerate(names) if vector is not None
             }
             self.oos.reset(
@@ -302,7 +301,7 @@ class IntentEditing:
 
     def _head_support(self, label: int, embeddings: torch.Tensor) -> torch.Tensor:
         """What the head learns an intent from: its examples, then its name if one is used."""
-        vector = self._name_vectors.get(label)
+        vector = self._registry.name_vectors.get(label)
         return embeddings if vector is None else torch.cat([embeddings, vector])  # (n + 1, dim)
 
     def _blank_head(self) -> FewShotHead:

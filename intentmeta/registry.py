@@ -95,6 +95,9 @@ class IntentRegistry:
         self.column_labels: tuple[int, ...] = ()
         self.column_names: list[str] = []
         self.columns = ColumnPrototypes(dim)  # unit raw prototypes, column order
+        # label -> (1, dim) embedding of the intent's humanised name, when names are examples
+        # (ClassifierConfig.name_as_example); kept here so a snapshot of the registry has it.
+        self.name_vectors: dict[int, torch.Tensor] = {}
 
     @property
     def prototypes(self) -> torch.Tensor:

@@ -152,8 +152,14 @@ def paired_differences(results: dict[str, dict], shots: Sequence[int]) -> dict:
     return differences
 
 
+def _cell(summary: dict, sign: str = "") -> str:
+    half = summary["ci95"]
+    interval = "" if half is None or half != half else f" ± {half:.2f}"  # none: a single value
+    return f"{summary['mean']:{sign}.2f}{interval}"
+
+
 def _signed(summary: dict) -> str:
-    return f"{summary['mean']:+.2f} ± {summary['ci95']:.2f}"
+    return _cell(summary, "+")
 
 
 def table(results: dict[str, dict], shots: Sequence[int]) -> str:
@@ -170,7 +176,7 @@ def table(results: dict[str, dict], shots: Sequence[int]) -> str:
             cells = []
             for data, k in columns:
                 summary = results[data][encoder_name][k][method]["accuracy"]
-                cells.append(f"{summary['mean']:.2f} ± {summary['ci95']:.2f}")
+                cells.append(_cell(summary))
             lines.append(f"| {encoder_name} | {method} | " + " | ".join(cells) + " |")
     differences = paired_differences(results, shots)
     if len(differences) == len(results):
