@@ -14,14 +14,14 @@ from pathlib import Path
 
 #: Shared options' defaults when training the encoder (the shipped recipe).
 ENCODER_DEFAULTS = {
-    "episodes": 100,
+    "episodes": 30,
     "n_way": 48,
     "k_shot": 2,
     "queries": 2,
     "lr": 2e-5,
     "seed": 0,
     "validate_every": 10,
-    "patience": 4,
+    "patience": 3,
 }
 
 
@@ -38,7 +38,7 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
         "--interpolations",
         type=float,
         nargs="+",
-        default=[1.0],
+        default=[0.5, 0.75, 1.0],
         help="fractions of the way to the trained weights tried at the end (the probe picks)",
     )
     add("--max-minutes", type=float, default=0.0, help="wall-clock cap (0: none)")

@@ -62,7 +62,7 @@ class EncoderTrainingConfig:
     n_way: int = 48  # many intents per step: harder negatives, like scoring a whole registry
     k_shot: int = 2  # small support sets keep an episode cheap on a CPU
     n_query: int = 2
-    episodes: int = 100  # short training: long training forgets what far domains need
+    episodes: int = 30  # short training: long training forgets what far domains need
     lr: float = 2e-5  # the usual rate for fine-tuning a pre-trained transformer
     weight_decay: float = 0.0  # decay toward zero would pull away from the pre-trained weights
     temperature: float = 0.05  # the parameter-free prototypical head's temperature
@@ -70,9 +70,9 @@ class EncoderTrainingConfig:
     top_layers: int = 6  # all of MiniLM's 6 layers
     train_embeddings: bool = False  # the word-embedding table is half the weights; keep it
     anchor_weight: float = 0.0  # L2-SP off unless chosen on validation
-    interpolations: list[float] = field(default_factory=lambda: [1.0])  # the trained weights
+    interpolations: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0])  # WiSE-FT
     validate_every: int = 10  # probes are cheap next to training episodes
-    patience: int = 4
+    patience: int = 3
     probe_shots: int = 5  # the few-shot regime of the acceptance figures
     probe_queries: int = 10
     probe_seeds: int = 3
