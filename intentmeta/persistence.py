@@ -201,6 +201,10 @@ def read_classifier(directory: str | os.PathLike, reserved: Iterable[str] = ()) 
     )
 
 
+#: ClassifierConfig fields newer than some saved registries, with the behaviour those had.
+ADDED_CONFIG_DEFAULTS = {"name_as_example": False}
+
+
 def read_config(value: object) -> ClassifierConfig:
     """The manifest's ``config``, every field checked (see :mod:`intentmeta.manifest_checks`).
 
@@ -210,6 +214,8 @@ def read_config(value: object) -> ClassifierConfig:
     """
     if not isinstance(value, dict):
         raise ManifestFieldError(f"config must be an object, not {value!r}")
+    # Settings added after a registry format was fixed default to their old behaviour.
+    value = {**ADDED_CONFIG_DEFAULTS, **value}
     head_config = dataclass_from_json(HeadConfig, value.get("head_config"), "config.head_config")
     check_ranges(head_config, "config.head_config", HEAD_RULES)
     config = dataclass_from_json(ClassifierConfig, value, "config", head_config=head_config)

@@ -73,3 +73,17 @@ def test_the_setting_is_saved_and_restored(fake_encoder, tmp_path):
 def test_name_as_example_must_be_a_bool(fake_encoder):
     with pytest.raises(TypeError, match="name_as_example"):
         IntentClassifier(encoder=fake_encoder, name_as_example="yes")
+
+
+def test_registries_saved_before_the_setting_existed_still_load(fake_encoder, tmp_path):
+    import json
+
+    clf = fitted(fake_encoder, False, one_by_one=False)
+    clf.save(tmp_path / "registry")
+    manifest_path = tmp_path / "registry" / "intentmeta.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["config"]["name_as_example"]
+    manifest_path.write_text(json.dumps(manifest))
+    loaded = IntentClassifier.load(tmp_path / "registry", encoder=fake_encoder)
+    assert loaded.config.name_as_example is False
+    assert loaded.intents == clf.intents
