@@ -187,3 +187,30 @@ def test_transfer_evaluation_pairs_seeds_and_can_add_intent_names(tmp_path):
     difference = paired_differences(results, [2])["toy"]["2"]["prototypical"]
     assert difference["values"] == [0.0, 0.0, 0.0]
     assert "difference (paired)" in table(results, [2])
+
+
+def test_the_command_line_trains_an_encoder_directory_the_classifier_loads(tiny_base, tmp_path):
+    import csv
+
+    from intentmeta import IntentClassifier
+    from intentmeta.cli import main
+
+    texts, labels = synthetic_intents(0, 20, 10, seed=5)
+    data = tmp_path / "toy"
+    data.mkdir()
+    with open(data / "train.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "category"])
+        writer.writerows(zip(texts, labels, strict=True))
+    out = tmp_path / "encoder"
+    argv = ["train", "--encoder", "--data", str(data), "--out", str(out), "--base", str(tiny_base)]
+    argv += ["--episodes", "4", "--n-way", "4", "--validate-every", "2", "--quiet", "--half"]
+    assert main(argv) == 0
+    for name in ("model.safetensors", "training.json", "training_log.jsonl", "learning_curve.png"):
+        assert (out / name).is_file()
+    recipe = json.loads((out / "training.json").read_text())
+    assert recipe["heldout_intents"] == 4 and recipe["pools"][0]["intents"] == 16
+    clf = IntentClassifier(encoder=str(out), oos_threshold=None).fit(texts[:40], labels[:40])
+    assert clf.predict(texts[:2]) == labels[:2]
+    two_sets = ["train", "--data", str(data), "--data", str(data), "--out", str(tmp_path / "h")]
+    assert main(two_sets) == 2  # a head trains on one data set

@@ -31,7 +31,7 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     add = group.add_argument
     add("--base", default="default", help="model to start from (default: bundled MiniLM)")
     add("--temperature", type=float, default=0.05, help="cosine logits are divided by it")
-    add("--top-layers", type=int, default=6, help="transformer layers that train (from the top)")
+    add("--top-layers", type=int, help="transformer layers that train, from the top (all)")
     add("--train-embeddings", action="store_true", help="train the token embeddings too")
     add("--anchor-weight", type=float, default=0.0, help="L2-SP pull to the original weights")
     add(

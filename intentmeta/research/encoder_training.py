@@ -44,7 +44,8 @@ class EncoderTrainingConfig:
         weight_decay: AdamW's decoupled weight decay (toward zero).
         temperature: Cosine logits are divided by it.
         max_length: Token limit while training (intent messages are short).
-        top_layers: How many of the top transformer layers train (the rest stay frozen).
+        top_layers: How many of the top transformer layers train (the rest stay frozen);
+            ``None``: all.
         train_embeddings: Whether the token / position embeddings train too.
         anchor_weight: Strength of the L2-SP pull ``||theta - theta_0||^2`` (0: none).
         interpolations: Fractions ``a`` of the way from the original to the trained weights to
@@ -67,7 +68,7 @@ class EncoderTrainingConfig:
     weight_decay: float = 0.0  # decay toward zero would pull away from the pre-trained weights
     temperature: float = 0.05  # the parameter-free prototypical head's temperature
     max_length: int = 64  # intent messages are short; 64 tokens cover nearly all of them
-    top_layers: int = 6  # all of MiniLM's 6 layers
+    top_layers: int | None = None  # all of them (MiniLM's 6)
     train_embeddings: bool = False  # the word-embedding table is half the weights; keep it
     anchor_weight: float = 0.0  # L2-SP off unless chosen on validation
     interpolations: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0])  # WiSE-FT
@@ -226,13 +227,16 @@ class HeldOutProbe:
         return 100 * sum(scores) / len(scores)
 
 
-def trainable_parameters(model, top_layers: int, train_embeddings: bool) -> dict[str, torch.Tensor]:
+def trainable_parameters(
+    model, top_layers: int | None, train_embeddings: bool
+) -> dict[str, torch.Tensor]:
     """Freeze the model except its top ``top_layers`` layers (and embeddings if asked).
 
     Returns:
         ``name -> parameter`` of what trains.
     """
     n_layers = model.config.num_hidden_layers
+    top_layers = n_layers if top_layers is None else top_layers
     if not 0 <= top_layers <= n_layers:
         raise ValueError(f"top_layers must be in 0..{n_layers}, not {top_layers}")
     first = n_layers - top_layers
