@@ -13,7 +13,6 @@ from intentmeta.research.encoder_training import (
     HeldOutProbe,
     Pool,
     episode_loss,
-    read_log,
     train_encoder,
     trainable_parameters,
 )
@@ -105,6 +104,8 @@ def test_meta_training_lowers_episode_loss_and_helps_held_out_intents(tiny_base,
     assert probe.accuracy(model, tokenizer, 16) == pytest.approx(history.best_probe_accuracy)
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert sum("loss" in row for row in rows) == len(history.episodes)
+    from intentmeta.research.encoder_export import read_log
+
     replayed = read_log(log)
     assert replayed.probe_accuracy == history.probe_accuracy
     assert (replayed.best_episode, replayed.interpolation) == (

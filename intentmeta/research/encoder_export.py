@@ -1,4 +1,4 @@
-"""Load a base encoder for training, and write a trained one as a Hugging Face model directory.
+"""Files of an encoder training run: the base model in, the model directory, log and plot out.
 
 The directory holds ``config.json``, ``model.safetensors``, the base model's tokenizer and
 sentence-transformers files, and ``training.json``; ``IntentClassifier(encoder=DIR)``,
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
 import torch
+
+from intentmeta.research.encoder_training import TrainingHistory
 
 #: Files copied unchanged from the base model: the tokenizer and sentence-transformers' pooling.
 COPIED_FILES = (
@@ -118,3 +121,27 @@ def plot_learning_curve(history, path: str | Path) -> Path:
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def read_log(path: str | Path) -> TrainingHistory:
+    """Rebuild a run's history from its JSONL log (e.g. to redraw its learning curve)."""
+    history = TrainingHistory()
+    best_interpolated = -math.inf
+    for line in Path(path).read_text().splitlines():
+        row = json.loads(line)
+        if "loss" in row:
+            history.episodes.append(row["episode"])
+            history.loss.append(row["loss"])
+            history.accuracy.append(100 * row["acc"])
+        elif "interpolation" in row:
+            if row["probe_accuracy"] > best_interpolated:  # the first best, as in training
+                best_interpolated = row["probe_accuracy"]
+                history.interpolation = row["interpolation"]
+                history.best_probe_accuracy = best_interpolated
+        else:
+            history.probe_episodes.append(row["episode"])
+            history.probe_accuracy.append(row["probe_accuracy"])
+    if history.probe_accuracy:
+        best = max(range(len(history.probe_accuracy)), key=history.probe_accuracy.__getitem__)
+        history.best_episode = history.probe_episodes[best]
+    return history

@@ -20,7 +20,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -391,33 +391,3 @@ def _write(log, row: dict) -> None:
     if log is not None:
         log.write(json.dumps(row) + "\n")
         log.flush()
-
-
-def read_log(path: str | Path) -> TrainingHistory:
-    """Rebuild a run's history from its JSONL log (e.g. to redraw its learning curve)."""
-    history = TrainingHistory()
-    best_interpolated = -math.inf
-    for line in Path(path).read_text().splitlines():
-        row = json.loads(line)
-        if "loss" in row:
-            history.episodes.append(row["episode"])
-            history.loss.append(row["loss"])
-            history.accuracy.append(100 * row["acc"])
-        elif "interpolation" in row:
-            if row["probe_accuracy"] > best_interpolated:  # the first best, as in training
-                best_interpolated = row["probe_accuracy"]
-                history.interpolation = row["interpolation"]
-                history.best_probe_accuracy = best_interpolated
-        else:
-            history.probe_episodes.append(row["episode"])
-            history.probe_accuracy.append(row["probe_accuracy"])
-    if history.probe_accuracy:
-        best = max(range(len(history.probe_accuracy)), key=history.probe_accuracy.__getitem__)
-        history.best_episode = history.probe_episodes[best]
-    return history
-
-
-def history_dict(history: TrainingHistory, config: EncoderTrainingConfig) -> dict:
-    """The run's settings and outcome, JSON-serialisable (written beside the weights)."""
-    summary = {k: v for k, v in asdict(history).items() if k not in ("loss", "accuracy")}
-    return {"config": asdict(config), "history": summary}
