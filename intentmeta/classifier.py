@@ -48,9 +48,7 @@ class IntentClassifier(IntentEditing):
             no trained weights ship with the package.
         oos_threshold: ``"auto"``, a float, or ``None`` for no out-of-scope rejection.
         top_k: Number of intents listed in ``Prediction.scores``.
-        head_config: The head's settings (default: :func:`~intentmeta.config.default_head_config`).
-        name_as_example: Count each intent's humanised name as one more example for the head
-            (helps at few shots when names describe their intents; see BENCHMARKS.md).
+        name_as_example: Count each intent's humanised name as one more example (BENCHMARKS.md).
 
     Example:
         >>> clf = IntentClassifier()
@@ -70,9 +68,7 @@ class IntentClassifier(IntentEditing):
         head_config: HeadConfig | None = None,
         name_as_example: bool = False,
     ) -> None:
-        check_settings(oos_threshold, top_k)
-        if not isinstance(name_as_example, bool):
-            raise TypeError(f"name_as_example must be True or False, not {name_as_example!r}")
+        check_settings(oos_threshold, top_k, name_as_example)
         self.encoder: Encoder = (
             shared_encoder(EncoderConfig(model=encoder)) if isinstance(encoder, str) else encoder
         )
@@ -101,10 +97,8 @@ class IntentClassifier(IntentEditing):
         self._lock = self._registry.lock
 
     def __repr__(self) -> str:
-        return (
-            f"IntentClassifier(encoder={self.config.encoder!r}, head={self.config.head!r}, "
-            f"intents={len(self)})"
-        )
+        config, n = self.config, len(self)
+        return f"IntentClassifier(encoder={config.encoder!r}, head={config.head!r}, intents={n})"
 
     # ----------------------------------------------------------------------------- classifying
     def classify(self, text: str) -> Prediction:
@@ -380,7 +374,7 @@ class IntentClassifier(IntentEditing):
                 oos_threshold=config["oos_threshold"],
                 top_k=config["top_k"],
                 head_config=HeadConfig(**config["head_config"]),
-                name_as_example=config.get("name_as_example", False),
+                name_as_example=config["name_as_example"],
             )
             clf.config.head_weights = config["head_weights"]
             load_parameters(clf.head, saved.head_parameters)

@@ -142,10 +142,12 @@ def check_intent_name(name: object, reserved: Iterable[str] = ()) -> str:
     return name
 
 
-def check_settings(oos_threshold: object, top_k: object) -> None:
-    """Check an :class:`~intentmeta.IntentClassifier`'s ``oos_threshold`` and ``top_k``.
+def check_settings(oos_threshold: object, top_k: object, name_as_example: object = False) -> None:
+    """Check an :class:`~intentmeta.IntentClassifier`'s ``oos_threshold``, ``top_k`` and
+    ``name_as_example``.
 
     Raises:
+        TypeError: If ``name_as_example`` is not a bool.
         ValueError: If ``oos_threshold`` is not ``"auto"``, a finite number or ``None``, or
             ``top_k`` is not a positive integer.
     """
@@ -163,6 +165,8 @@ def check_settings(oos_threshold: object, top_k: object) -> None:
         )
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
+    if not isinstance(name_as_example, bool):
+        raise TypeError(f"name_as_example must be True or False, not {name_as_example!r}")
 
 
 def group_by_intent(
