@@ -28,6 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from intentmeta.intent_statistics import IntentStatistics
 from intentmeta.rejection_rule import (
     RegistryScale,
     RejectionRule,
@@ -35,22 +36,6 @@ from intentmeta.rejection_rule import (
     expected_similarity,
     registry_scale,
 )
-
-
-@dataclass
-class IntentStats:
-    """What the rule needs of one intent's examples."""
-
-    total: torch.Tensor  # (dim,) sum of the unit example embeddings
-    count: int  # number of examples
-    prototype: torch.Tensor  # (dim,) unit mean
-
-
-def intent_stats(embeddings: torch.Tensor) -> IntentStats:
-    """Sum, count and prototype of one intent's ``(n_examples, dim)`` embeddings."""
-    units = F.normalize(embeddings.float(), dim=1)  # (n_examples, dim)
-    total = units.sum(dim=0)  # (dim,)
-    return IntentStats(total, units.shape[0], F.normalize(total, dim=0))
 
 
 @dataclass(frozen=True)
@@ -104,11 +89,12 @@ class OutOfScopeDetector:
         self._rule = rule or RejectionRule()
         self.encoder = encoder
         self.adjustment = (1.0, 0.0)  # set by calibrate(): p_oos logit -> a * logit + b
-        self._stats: dict[int, IntentStats] = {}  # by intent label, which survives renames
-        self._nearest: dict[int, tuple[float, int]] = {}  # label -> (cosine, nearest label)
-        # Derived lazily and dropped on every change.
+        # Per-intent sums, counts, prototypes, nearest-other cosines: stacked, by intent label
+        # (which survives renames); created with the first intent, which gives the dimension.
+        self.statistics: IntentStatistics | None = None
+        # Derived lazily and dropped on every change: expected cosine of each row, the scale.
         self._scale: RegistryScale | None = None
-        self._columns: dict[int, tuple[float, int]] | None = None
+        self._columns: torch.Tensor | None = None
         self._warned: set[str] = set()
 
     @property
@@ -126,97 +112,58 @@ class OutOfScopeDetector:
     # ----------------------------------------------------------------------------- intents
     def reset(self, intents: Mapping[int, torch.Tensor]) -> None:
         """Replace every intent: ``{label: (n_examples, dim) embeddings}``."""
-        self._stats = {label: intent_stats(e) for label, e in intents.items()}
-        self._nearest = {}
-        labels = list(self._stats)
-        if len(labels) > 1:
-            prototypes = torch.stack([self._stats[label].prototype for label in labels])
-            for start in range(0, len(labels), 1024):  # (1024, n_intents) blocks
-                block = prototypes[start : start + 1024] @ prototypes.T
-                rows = torch.arange(block.shape[0])
-                block[rows, rows + start] = -math.inf
-                values, columns = block.max(dim=1)
-                for row, (value, column) in enumerate(
-                    zip(values.tolist(), columns.tolist(), strict=True)
-                ):
-                    self._nearest[labels[start + row]] = (value, labels[column])
+        dim = next(iter(intents.values())).shape[1] if intents else 0
+        self.statistics = IntentStatistics(dim)
+        self.statistics.reset(intents)
         self._invalidate()
 
     def set_intent(self, label: int, embeddings: torch.Tensor) -> None:
-        """Store (or replace) one intent's statistics from its ``(n, dim)`` embeddings."""
-        self._stats[label] = intent_stats(embeddings)
-        self._refresh_nearest(label)
+        """Store (or replace) one intent's statistics from its ``(n, dim)`` embeddings.
+
+        One ``(n_intents, dim)`` product updates every intent's nearest other prototype.
+        """
+        if self.statistics is None:
+            self.statistics = IntentStatistics(embeddings.shape[1])
+        self.statistics.set(label, embeddings)
         self._invalidate()
 
     def remove_intent(self, label: int) -> None:
         """Forget one intent."""
-        self._stats.pop(label, None)
-        self._nearest.pop(label, None)
-        for other in [o for o, (_, n) in self._nearest.items() if n == label]:
-            self._nearest_of(other)
+        if self.statistics is not None and label in self.statistics.slot_of:
+            self.statistics.remove(label)
         self._invalidate()
-
-    def _nearest_of(self, label: int) -> tuple[list[int], list[float]]:
-        """Recompute one intent's nearest other prototype: ``O(n_intents * dim)``.
-
-        Returns:
-            The other intents' labels and their prototypes' cosines to this one.
-        """
-        others = [o for o in self._stats if o != label]
-        if not others:
-            self._nearest.pop(label, None)
-            return [], []
-        similarity = torch.stack([self._stats[o].prototype for o in others]) @ (
-            self._stats[label].prototype
-        )  # (n_others,)
-        value, index = similarity.max(dim=0)
-        self._nearest[label] = (float(value), others[int(index)])
-        return others, similarity.tolist()
-
-    def _refresh_nearest(self, label: int) -> None:
-        """After ``label`` changed: its own nearest, and the others' where it is closer."""
-        others, similarity = self._nearest_of(label)
-        for other, cosine in zip(others, similarity, strict=True):
-            current = self._nearest.get(other)
-            if current is None or cosine > current[0]:
-                self._nearest[other] = (cosine, label)
-            elif current[1] == label:  # it was nearest and moved away
-                self._nearest_of(other)
 
     def _invalidate(self) -> None:
         self._scale = None
         self._columns = None
 
     # ----------------------------------------------------------------------------- statistics
-    def _global(self) -> tuple[dict[int, tuple[float, int]], RegistryScale]:
-        """Each intent's (expected own-message cosine, examples) and the registry's scale.
+    def _global(self) -> tuple[torch.Tensor, RegistryScale]:
+        """``(n_intents,)`` expected own-message cosine of each statistics row, and the
+        registry's scale.
 
-        Recomputed lazily after an edit: ``O(n_intents * dim)``.
+        Recomputed lazily after an edit, from the stacked statistics: ``O(n_intents * dim)``
+        tensor work, no Python loop over intents.
         """
         if self._columns is None:
-            labels = list(self._stats)
-            totals = torch.stack([self._stats[label].total for label in labels])  # (n, dim)
-            counts = torch.tensor([self._stats[label].count for label in labels])  # (n,)
+            table = self.statistics
+            totals, counts = table.totals, table.counts  # (n, dim), (n,)
             expected, fell_back = expected_similarity(
                 totals, counts, self.rule.shrinkage, self.rule.fallback_pairwise
             )
-            nearest = torch.tensor([self._nearest.get(lb, (math.nan, -1))[0] for lb in labels])
             self._scale = registry_scale(
-                expected, nearest, totals, counts, self.rule.fallback_spread, fell_back
+                expected, table.nearest, totals, counts, self.rule.fallback_spread, fell_back
             )
-            self._columns = dict(
-                zip(labels, zip(expected.tolist(), counts.tolist(), strict=True), strict=True)
-            )
+            self._columns = expected
             self._check_provenance(float(counts.float().mean()))
         assert self._scale is not None
         return self._columns, self._scale
 
     def _gather(self, labels: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, RegistryScale]:
         """``(n,)`` expected cosines and example counts of the intents with these labels."""
-        per_intent, scale = self._global()
-        rows = [per_intent[label] for label in labels]
-        expected = torch.tensor([r[0] for r in rows], dtype=torch.float32)
-        return expected, torch.tensor([r[1] for r in rows]), scale
+        expected, scale = self._global()
+        rows = self.statistics.slots(labels)  # (n,)
+        return expected[rows], self.statistics.counts[rows], scale
 
     def scale(self) -> RegistryScale:
         """The registry's cosine scale (see :mod:`intentmeta.rejection_rule`)."""
@@ -317,7 +264,8 @@ class OutOfScopeDetector:
     def leave_one_out(self, label: int, embeddings: torch.Tensor) -> torch.Tensor:
         """``(n,)`` cosine of each of an intent's examples to the prototype of the others."""
         units = F.normalize(embeddings.float(), dim=1)  # (n, dim)
-        others = F.normalize(self._stats[label].total[None, :] - units, dim=1)  # (n, dim)
+        total = self.statistics.totals[self.statistics.slot_of[label]]  # (dim,)
+        others = F.normalize(total[None, :] - units, dim=1)  # (n, dim)
         return (units * others).sum(dim=1)
 
     def out_of_scope_logits(

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from intentmeta import IntentClassifier, out_of_scope, rejection_rule
+from intentmeta import IntentClassifier, intent_statistics, rejection_rule
 from intentmeta.heads import HeadConfig
 from intentmeta.prediction import OUT_OF_SCOPE
 from intentmeta.research.reliability import auroc, expected_calibration_error, reliability_bins
@@ -71,7 +71,7 @@ def test_incremental_statistics_equal_those_of_the_whole_registry(fake_encoder, 
     embeddings = torch.cat([fake_encoder.encode(clf.examples(n)) for n in names])
     labels = torch.repeat_interleave(torch.arange(3), torch.tensor([3, 4, 3]))
     _, _, nearest = rejection_rule.registry_statistics(embeddings, labels, 3)
-    kept = [clf.oos._nearest[label][0] for label in labels_of_names(clf, names)]
+    kept = [clf.oos.statistics.nearest_of(label) for label in labels_of_names(clf, names)]
     assert kept == pytest.approx(nearest.tolist(), abs=1e-5)
 
 
@@ -98,9 +98,9 @@ def test_adding_an_intent_computes_statistics_of_that_intent_only(
 ):
     clf = build(fake_encoder, toy_intents)
     seen = []
-    original = out_of_scope.intent_stats
+    original = intent_statistics.intent_sum
     monkeypatch.setattr(
-        out_of_scope, "intent_stats", lambda e: seen.append(e.shape[0]) or original(e)
+        intent_statistics, "intent_sum", lambda e: seen.append(e.shape[0]) or original(e)
     )
     clf.add_intent("weather", ["is it raining", "weather forecast rain", "rain tomorrow"])
     assert seen == [3]
