@@ -51,6 +51,11 @@ def main() -> None:
     parser.add_argument(
         "--log-backend", default="onnx-int8", help="encoder backend of the log and Spark runs"
     )
+    parser.add_argument(
+        "--skip-logs",
+        action="store_true",
+        help="only the Performance section: skip the issue-14 figures (logs, Spark, ONNX)",
+    )
     parser.add_argument("--spark-messages", type=int, default=4000, help="Spark log size")
     parser.add_argument(
         "--only-logs",
@@ -100,15 +105,17 @@ def main() -> None:
             results["quantized_speed"]["speedup"] >= 2.0 and fp32 - int8 <= 0.5
         )
 
-    # Issue 14: the ONNX Runtime backend, whole logs, Spark.
-    onnx = SentenceEncoder(EncoderConfig(backend="onnx-int8"))
-    step("onnx_speed", backend.speed, encoder, onnx, args.repeats, "onnx", 5)
-    step("onnx_accuracy", onnx_int8.compare, encoder, onnx, str(data), 5)
-    with tempfile.TemporaryDirectory() as workdir:
-        sizes = tuple(args.log_sizes)
-        step("classify_file", log_bench.classify_file_bench, Path(workdir), sizes,
-             args.threads, args.log_backend)  # fmt: skip
-        step("spark", log_bench.spark_bench, Path(workdir), args.spark_messages, args.log_backend)
+    if not args.skip_logs:  # Issue 14: the ONNX Runtime backend, whole logs, Spark.
+        onnx = SentenceEncoder(EncoderConfig(backend="onnx-int8"))
+        step("onnx_speed", backend.speed, encoder, onnx, args.repeats, "onnx", 5)
+        step("onnx_accuracy", onnx_int8.compare, encoder, onnx, str(data), 5)
+        with tempfile.TemporaryDirectory() as workdir:
+            sizes = tuple(args.log_sizes)
+            step("classify_file", log_bench.classify_file_bench, Path(workdir), sizes,
+                 args.threads, args.log_backend)  # fmt: skip
+            step(
+                "spark", log_bench.spark_bench, Path(workdir), args.spark_messages, args.log_backend
+            )
     results["total_seconds"] = time.perf_counter() - started
 
     out = Path(args.out)
@@ -116,7 +123,8 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     if not args.only_logs:
         write_section(Path(args.markdown), results)
-    report_logs.write_section(Path(args.markdown), results)
+    if not args.skip_logs:
+        report_logs.write_section(Path(args.markdown), results)
     print(f"[bench] wrote {out} and {args.markdown} in {results['total_seconds']:.0f} s")
 
 
