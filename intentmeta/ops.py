@@ -108,7 +108,8 @@ def shrunk_whitening(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre and whitening matrix from the pooled within-class covariance of a support set.
 
-    The covariance is shrunk toward a multiple of the identity (Ledoit & Wolf's target):
+    The covariance (divided by ``n_support - n_classes``) is shrunk toward a multiple of the
+    identity (Ledoit & Wolf's target) by ``sklearn.covariance.shrunk_covariance``:
     ``(1 - shrinkage) * S + shrinkage * trace(S) / dim * I``, so a few examples per class still
     give a well-conditioned ``S^(-1/2)``.
 
@@ -121,11 +122,12 @@ def shrunk_whitening(
     Returns:
         The ``(dim,)`` centre and the ``(dim, dim)`` whitening matrix.
     """
-    dim = support.shape[1]
+    from sklearn.covariance import shrunk_covariance  # imported here: scipy loads slowly
+
     residuals = support - compute_prototypes(support, labels, n_classes)[labels]  # (n_s, dim)
     covariance = residuals.T @ residuals / max(len(support) - n_classes, 1)  # (dim, dim)
-    isotropic = covariance.trace() / dim * torch.eye(dim, dtype=support.dtype)
-    shrunk = (1 - shrinkage) * covariance + shrinkage * isotropic
+    shrunk = torch.from_numpy(shrunk_covariance(covariance.cpu().numpy(), shrinkage))
+    shrunk = shrunk.to(support.dtype)  # (dim, dim)
     eigenvalues, eigenvectors = torch.linalg.eigh(shrunk)
     whitening = (eigenvectors / eigenvalues.clamp(min=1e-12).sqrt()) @ eigenvectors.T
     return support.mean(dim=0), whitening

@@ -242,3 +242,36 @@ def test_a_restored_support_state_scores_like_the_saved_head_and_takes_edits():
         assert torch.equal(restored.top(queries, 2).columns, saved.top(queries, 2).columns)
     restored.add_class(3, torch.randn(2, 8))  # after classifying: buffers still editable
     assert restored(queries).shape == (4, 4)
+
+
+@pytest.mark.parametrize("shrinkage", [0.3, 0.7])
+def test_sklearn_shrinkage_gives_the_hand_written_whitening(shrinkage):
+    from intentmeta import ops
+
+    generator = torch.Generator().manual_seed(2)
+    support = torch.randn(770, 384, generator=generator) * torch.linspace(0.1, 2.0, 384)
+    labels = torch.arange(770) % 77
+    residuals = support - ops.compute_prototypes(support, labels, 77)[labels]
+    covariance = residuals.T @ residuals / (770 - 77)  # the formula the code had by hand
+    isotropic = covariance.trace() / 384 * torch.eye(384)
+    eigenvalues, vectors = torch.linalg.eigh((1 - shrinkage) * covariance + shrinkage * isotropic)
+    expected = (vectors / eigenvalues.sqrt()) @ vectors.T
+    _, whitening = ops.shrunk_whitening(support, labels, 77, shrinkage)
+    assert (whitening - expected).abs().max() <= 1e-5
+
+
+def test_the_plain_prototypes_score_like_the_head_without_steps():
+    from intentmeta.heads import PlainPrototypicalHead
+
+    support, labels, queries = torch.randn(12, 8), torch.tensor([0, 1, 2] * 4), torch.randn(5, 8)
+    added = torch.randn(2, 8)
+    plain, composed = (
+        PlainPrototypicalHead(HeadConfig(dim=8)),
+        build_head("prototypical", HeadConfig(dim=8)),
+    )
+    for head in (plain, composed):
+        head.process_support_set(support, labels)
+        head.add_class(5, added)
+        head.remove_class(1)
+    assert type(composed) is PrototypicalHead
+    assert torch.equal(plain(queries), composed(queries))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
 from intentmeta.heads.base import FewShotHead, HeadConfig, TopClasses
+from intentmeta.heads.composed import PrototypicalHead
 from intentmeta.heads.matching import MatchingHead
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
-from intentmeta.heads.prototypical import PrototypicalHead
+from intentmeta.heads.prototypical import PlainPrototypicalHead
 
 HEADS: dict[str, type[FewShotHead]] = {
     "prototypical": PrototypicalHead,
@@ -37,6 +38,7 @@ __all__ = [
     "MatchingHead",
     "NearestExampleConfig",
     "NearestExamples",
+    "PlainPrototypicalHead",
     "PrototypeAdaptation",
     "PrototypicalHead",
     "TopClasses",
