@@ -50,7 +50,7 @@ def section(r: dict) -> list[str]:
         f"`make bench`, or `python benchmarks/run_all.py --only-logs` for this section alone "
         f"(`log_bench.py`, `onnx_int8.py`); this run: `{r.get('command', 'make bench')}`, "
         f"{m['date']}, {m['cpu']}, {m['cores']} cores, torch {m['torch']} with "
-        f"{m['torch_threads']} thread(s), under the team's CPU lock. Ratios compare figures of "
+        f"{m['torch_threads']} thread(s). Ratios compare figures of "
         "this same run. Raw numbers: `results/bench.json` (`results/bench_logs.json` with "
         "`--only-logs`).",
         "",
