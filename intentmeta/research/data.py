@@ -106,6 +106,26 @@ def holdout_split(
     return data.subset(rest), validation
 
 
+def train_and_evaluation(
+    source: str | os.PathLike, split: str, validation: float | None = None
+) -> tuple[IntentDataset, IntentDataset]:
+    """The support pool and the messages to evaluate on, as every evaluation reads them.
+
+    Args:
+        source: Anything :func:`load_dataset` reads.
+        split: The split to evaluate on when ``validation`` is not set.
+        validation: Hold out this fraction of ``train`` instead (model selection without
+            touching the evaluation split).
+
+    Returns:
+        ``(train, evaluation)``.
+    """
+    train = load_dataset(source, "train")
+    if validation:
+        return holdout_split(train, validation)
+    return train, load_dataset(source, split)
+
+
 def load_dataset(
     source: str | os.PathLike,
     split: str = "train",

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from intentmeta import ops
-from intentmeta.research.data import holdout_split, load_dataset
+from intentmeta.research.data import train_and_evaluation
 from intentmeta.research.episodes import EpisodeSampler, meta_split, sample_k_shot
 from intentmeta.research.statistics import summary
 
@@ -306,11 +306,7 @@ def evaluate(
         from intentmeta.encoder import shared_encoder
 
         encoder = shared_encoder()
-    train = load_dataset(source, "train")
-    if config.validation:
-        train, evaluation = holdout_split(train, config.validation)
-    else:
-        evaluation = load_dataset(source, config.split)
+    train, evaluation = train_and_evaluation(source, config.split, config.validation)
     started = time.time()
     train_x = cached_encode(encoder, train.texts, cache_dir, progress)  # (n_train, dim)
     eval_x = cached_encode(encoder, evaluation.texts, cache_dir, progress)  # (n_eval, dim)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from intentmeta.research.data import holdout_split, load_dataset
+from intentmeta.research.data import train_and_evaluation
 from intentmeta.research.episodes import sample_k_shot
 from intentmeta.research.statistics import mean_ci
 
@@ -209,11 +209,7 @@ def evaluate_discovery(
         from intentmeta.encoder import shared_encoder
 
         encoder = shared_encoder()
-    train = load_dataset(source, "train")
-    if config.validation:
-        train, evaluation = holdout_split(train, config.validation)
-    else:
-        evaluation = load_dataset(source, config.split)
+    train, evaluation = train_and_evaluation(source, config.split, config.validation)
     started = time.time()
     all_texts = list(dict.fromkeys(train.texts + evaluation.texts))
     lookup = LookupEncoder(all_texts, cached_encode(encoder, all_texts, cache_dir, progress))
