@@ -133,10 +133,13 @@ def test_a_kill_at_any_moment_leaves_a_loadable_registry_and_history(toy_classif
         time.sleep(delay)
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
-        current = IntentClassifier.load(path, encoder=FakeEncoder())  # the registry loads
+        IntentClassifier.load(path, encoder=FakeEncoder())  # the registry loads
         for kept in history.versions(path):  # every listed version loads
             IntentClassifier.load(history.version_path(path, kept.number), encoder=FakeEncoder())
-        newest = history.record(path, keep=4)  # repairs, and the newest equals the registry
+        # The next history call repairs (it finishes an undo the kill interrupted, which changes
+        # the registry), and then the newest version equals the registry.
+        newest = history.record(path, keep=4)
+        current = IntentClassifier.load(path, encoder=FakeEncoder())
         again = IntentClassifier.load(history.version_path(path, newest.number), FakeEncoder())
         assert contents(again) == contents(current)
         assert len(history.versions(path)) <= 4
