@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -30,6 +31,14 @@ def add_registry_options(
         help="encoder of a registry made with another than the bundled one (a Hugging Face "
         "name or local path); never taken from the registry itself",
     )
+
+
+def write_renderings(*outputs: tuple[str | None, Callable[[], str]]) -> None:
+    """Write each ``(path, render)`` whose path was given and say so, after one blank line."""
+    written = [(path, render) for path, render in outputs if path]
+    for i, (path, render) in enumerate(written):
+        Path(path).write_text(render(), encoding="utf-8")
+        print(f"{'' if i else chr(10)}wrote {path}")
 
 
 def quiet_model_loading() -> None:

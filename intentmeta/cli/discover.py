@@ -6,7 +6,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from intentmeta.cli.common import open_registry
+from intentmeta.cli.common import open_registry, write_renderings
 
 ORDER = 35
 #: Header names recognised as the message column of a CSV file.
@@ -63,10 +63,5 @@ def run_discover(args: argparse.Namespace) -> int:
     clf = open_registry(args)
     result = clf.discover(messages, only_out_of_scope=args.only_out_of_scope, n_groups=args.groups)
     print(result)
-    if args.out:
-        Path(args.out).write_text(result.to_json(), encoding="utf-8")
-        print(f"\nwrote {args.out}")
-    if args.html:
-        Path(args.html).write_text(result.to_html(), encoding="utf-8")
-        print(f"wrote {args.html}")
+    write_renderings((args.out, result.to_json), (args.html, result.to_html))
     return 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from intentmeta.cli.common import open_registry
+from intentmeta.cli.common import open_registry, write_renderings
 
 ORDER = 30
 
@@ -25,10 +24,5 @@ def run_report(args: argparse.Namespace) -> int:
     """Print the report; write HTML / JSON when asked."""
     report = open_registry(args).report()
     print(report)
-    if args.html:
-        Path(args.html).write_text(report.to_html(), encoding="utf-8")
-        print(f"\nwrote {args.html}")
-    if args.json:
-        Path(args.json).write_text(report.to_json(), encoding="utf-8")
-        print(f"wrote {args.json}")
+    write_renderings((args.html, report.to_html), (args.json, report.to_json))
     return 0
