@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from intentmeta.research.encoder_training import TrainingHistory
+from intentmeta.research.meta_training_plots import save_figure
 
 #: Files copied unchanged from the base model: the tokenizer and sentence-transformers' pooling.
 COPIED_FILES = (
@@ -116,11 +117,7 @@ def plot_learning_curve(history, path: str | Path) -> Path:
     accuracy_axis.axvline(history.best_episode, color="grey", linestyle=":", label="kept")
     accuracy_axis.set(xlabel="episode", ylabel="accuracy (%)", title="accuracy")
     accuracy_axis.legend()
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def read_log(path: str | Path) -> TrainingHistory:

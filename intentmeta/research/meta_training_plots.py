@@ -64,6 +64,13 @@ def plot_history(history: History, path: str | Path) -> Path:
         )
     accuracy_axis.set(xlabel="episode", ylabel="query accuracy", title="accuracy")
     accuracy_axis.legend()
+    return save_figure(figure, path)
+
+
+def save_figure(figure, path: str | Path) -> Path:
+    """Lay out, write (100 dpi) and close a matplotlib figure; return where it went."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=100)
