@@ -9,6 +9,13 @@ differs between two recordings.
     python benchmarks/decisions.py record before.pt --data ../shared/data   # old checkout
     python benchmarks/decisions.py record after.pt --data ../shared/data    # new checkout
     python benchmarks/decisions.py compare before.pt after.pt
+
+``--head matching`` records ``IntentClassifier(head="matching")`` instead. ``--pinned`` fixes
+every setting (encoder, head configuration, ``name_as_example``, ``top_k``) to the values in
+``PINNED_HEADS`` rather than the defaults of the checkout, so that a comparison of a refactoring
+against its base commit is not confused by defaults that changed on main meanwhile. The script
+imports ``intentmeta`` from ``PYTHONPATH``: run this copy against an older checkout with
+``PYTHONPATH=path/to/old/checkout``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,27 +32,80 @@ import torch
 
 SEEDS = range(5)
 
+#: ``HeadConfig`` fields used with ``--pinned``: the defaults as of issue 11's head split.
+PINNED_HEADS = {
+    "prototypical": dict(
+        metric="cosine",
+        temperature=0.1,
+        projection=False,
+        adapt_steps=100,
+        adapt_lr=0.005,
+        adapt_regularisation=0.1,
+        adapt_max_work=6e10,
+        nearest_weight=0.1,
+    ),
+    "matching": dict(
+        metric="cosine", temperature=0.1, projection=False, context_steps=0, whitening=0.7
+    ),
+}
 
-def record(data: Path, out: Path) -> None:
-    """Fit the default classifier per seed and save every decision to ``out``."""
+
+def classifier_settings(head: str, pinned: bool) -> dict:
+    """``IntentClassifier`` keyword arguments besides the encoder and the threshold."""
+    if not pinned:
+        return {"head": head}
+    from intentmeta.heads import HeadConfig
+
+    config = HeadConfig(**PINNED_HEADS[head])
+    return {"head": head, "head_config": config, "top_k": 5, "name_as_example": False}
+
+
+class Table:
+    """An encoder that looks texts up in precomputed embeddings."""
+
+    def __init__(self, name: str, table: dict[str, torch.Tensor], dim: int) -> None:
+        self.name, self.table, self.dim = name, table, dim
+
+    def encode(self, batch, *, progress: bool = False) -> torch.Tensor:
+        return torch.stack([self.table[text] for text in batch])
+
+
+def pinned_predictions(settings: dict, support, labels, queries, n_classes) -> torch.Tensor:
+    """As ``research.evaluate.classifier_method``, with every setting given explicitly."""
     from intentmeta import IntentClassifier
-    from intentmeta.encoder import shared_encoder
+
+    rows = torch.cat([support, queries])  # (n_support + n_query, dim)
+    keys = [f"row{i}" for i in range(len(rows))]
+    encoder = Table("precomputed-embeddings", dict(zip(keys, rows, strict=True)), rows.shape[1])
+    names = [f"intent{c}" for c in range(n_classes)]
+    clf = IntentClassifier(encoder=encoder, oos_threshold=None, **settings)
+    clf.fit(keys[: len(support)], [names[int(c)] for c in labels])
+    column = {name: c for c, name in enumerate(names)}
+    return torch.tensor([column[name] for name in clf.predict(keys[len(support) :])])
+
+
+def record(data: Path, out: Path, head: str = "prototypical", pinned: bool = False) -> None:
+    """Fit the classifier per seed and save every decision to ``out``."""
+    from intentmeta import IntentClassifier
+    from intentmeta.encoder import EncoderConfig, shared_encoder
 
     try:
         from intentmeta.research.data import load_dataset
         from intentmeta.research.embedding_cache import cached_encode
         from intentmeta.research.episodes import sample_k_shot
-        from intentmeta.research.evaluate import default_classifier
+        from intentmeta.research.evaluate import classifier_method
         from intentmeta.research.evaluate_oos import load_clinc150
     except ImportError:  # a checkout from before the research package (commit 980ab9e)
         from intentmeta.data import load_dataset
         from intentmeta.embedding_cache import cached_encode
         from intentmeta.episodes import sample_k_shot
-        from intentmeta.evaluate import default_classifier
+        from intentmeta.evaluate import classifier_method
         from intentmeta.evaluate_oos import load_clinc150
 
     torch.set_num_threads(1)
-    encoder = shared_encoder()
+    encoder = shared_encoder(EncoderConfig(model="default") if pinned else None)
+    settings = classifier_settings(head, pinned)
+    method = partial(pinned_predictions, settings) if pinned else classifier_method(head)
     result: dict = {"accuracy": {}, "oos": []}
     for name in ("banking77", "clinc150"):
         train = load_dataset(str(data / name), "train")
@@ -58,26 +119,21 @@ def record(data: Path, out: Path) -> None:
         runs = []
         for seed in SEEDS:
             rows = torch.tensor(sample_k_shot(train.labels, 10, seed))
-            runs.append(default_classifier(train_x[rows], pool_y[rows], test_x[keep], len(column)))
+            runs.append(method(train_x[rows], pool_y[rows], test_x[keep], len(column)))
         result["accuracy"][name] = {"predicted": torch.stack(runs), "truth": truth}
     split, train = load_clinc150(data / "clinc150", "test")
     queries = split.texts + split.oos_texts
     texts = [t for group in train.values() for t in group] + queries
     table = dict(zip(texts, cached_encode(encoder, texts, None, False), strict=True))
-
-    class Table:
-        name, dim = encoder.name, encoder.dim
-
-        def encode(self, batch, *, progress: bool = False) -> torch.Tensor:
-            return torch.stack([table[text] for text in batch])
-
+    lookup = Table(encoder.name, table, encoder.dim)
     for seed in SEEDS:  # as research.evaluate_oos.run_seed draws the support sets
         rng = random.Random(seed)
         texts, labels = [], []
         for intent in sorted(train):
             chosen = rng.sample(train[intent], min(10, len(train[intent])))
             texts, labels = texts + chosen, labels + [intent] * len(chosen)
-        predictions = IntentClassifier(encoder=Table()).fit(texts, labels).classify_batch(queries)
+        clf = IntentClassifier(encoder=lookup, oos_threshold="auto", **settings)
+        predictions = clf.fit(texts, labels).classify_batch(queries)
         result["oos"].append(
             {
                 "intent": [p.intent for p in predictions],
@@ -145,9 +201,11 @@ def main() -> None:
     parser.add_argument("command", choices=["record", "compare"])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--head", choices=["prototypical", "matching"], default="prototypical")
+    parser.add_argument("--pinned", action="store_true", help="settings of PINNED_HEADS")
     args = parser.parse_args()
     if args.command == "record":
-        record(args.data, args.files[0])
+        record(args.data, args.files[0], args.head, args.pinned)
     else:
         compare(*args.files[:2])
 
