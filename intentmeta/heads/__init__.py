@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
-from intentmeta.heads.base import FewShotHead, HeadConfig, TopClasses
+from intentmeta.heads.base import FewShotHead, HeadStep, TopClasses
 from intentmeta.heads.composed import PrototypicalHead
+from intentmeta.heads.config import HeadConfig
 from intentmeta.heads.matching import MatchingHead
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
 from intentmeta.heads.prototypical import PlainPrototypicalHead
@@ -35,6 +36,7 @@ __all__ = [
     "AdaptationConfig",
     "FewShotHead",
     "HeadConfig",
+    "HeadStep",
     "MatchingHead",
     "NearestExampleConfig",
     "NearestExamples",

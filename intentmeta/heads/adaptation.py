@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from intentmeta.heads.rows import PrototypeStep
+from intentmeta.heads.base import HeadStep
+from intentmeta.heads.config import HeadConfig
+from intentmeta.heads.prototypical import PlainPrototypicalHead
 
 
 @dataclass
@@ -29,8 +31,15 @@ class AdaptationConfig:
     regularisation: float = 0.1  # keeps few-shot weights near the prototypes
     max_work: float | None = 6e10  # ~2.5 s on 2 cores: CLINC150's 150 x 20 is one block
 
+    @classmethod
+    def of(cls, config: HeadConfig) -> AdaptationConfig:
+        """The adaptation settings of a head's config (its ``adapt_*`` fields)."""
+        return cls(
+            config.adapt_steps, config.adapt_lr, config.adapt_regularisation, config.adapt_max_work
+        )
 
-class PrototypeAdaptation(PrototypeStep):
+
+class PrototypeAdaptation(HeadStep):
     """Fits ``(n_classes, dim)`` weights and ``(n_classes,)`` biases starting at the prototypes.
 
     "Prototypes as initialisation" of Proto-MAML (Triantafillou et al., 2020, arXiv:1903.03096),
@@ -44,7 +53,7 @@ class PrototypeAdaptation(PrototypeStep):
     Example:
         >>> step = PrototypeAdaptation(AdaptationConfig(steps=20), dim=2).eval()
         >>> prototypes = F.normalize(torch.tensor([[1.0, 0.2], [0.2, 1.0]]), dim=1)
-        >>> step.reset(torch.eye(2), torch.tensor([0, 1]), prototypes, temperature=0.1)
+        >>> step.fit(torch.eye(2), torch.tensor([0, 1]), prototypes, temperature=0.1)
         >>> step.weights.shape, step.bias.shape
         (torch.Size([2, 2]), torch.Size([2]))
     """
@@ -66,6 +75,12 @@ class PrototypeAdaptation(PrototypeStep):
         return max(int((self.config.max_work / work_per_class_squared) ** 0.5), 2)
 
     def reset(
+        self, head: PlainPrototypicalHead, support: torch.Tensor, columns: torch.Tensor
+    ) -> None:
+        """Fit the head's prototypes to a whole support set at the head's temperature."""
+        self.fit(support, columns, head.prototypes, head.temperature.detach())
+
+    def fit(
         self, support: torch.Tensor, columns: torch.Tensor, prototypes: torch.Tensor, temperature
     ) -> None:
         """Start from ``(n_classes, dim)`` prototypes and fit the whole ``(n_support, dim)`` set."""
@@ -109,16 +124,16 @@ class PrototypeAdaptation(PrototypeStep):
                 optimiser.step()
         return weights.detach(), bias.detach()
 
-    def add(self, support: torch.Tensor, column: int, prototype: torch.Tensor) -> None:
-        """A new class starts at its ``(1, dim)`` prototype, scaled, with no bias."""
-        self.append_rows("weights", prototype * self.row_scale)
+    def add(self, head: PlainPrototypicalHead, support: torch.Tensor, column: int) -> None:
+        """A new class starts at its prototype, scaled, with no bias."""
+        self.append_rows("weights", head.prototypes[-1:] * self.row_scale)  # (1, dim)
         self.append_rows("bias", self.bias.new_zeros(1))
 
-    def extend(self, support: torch.Tensor, column: int, prototype: torch.Tensor) -> None:
-        """An edited class goes back to its scaled ``(dim,)`` prototype: its fit is stale."""
-        self.weights[column], self.bias[column] = prototype * self.row_scale, 0.0
+    def extend(self, head: PlainPrototypicalHead, support: torch.Tensor, column: int) -> None:
+        """An edited class goes back to its scaled prototype: its fit is stale."""
+        self.weights[column], self.bias[column] = head.prototypes[column] * self.row_scale, 0.0
 
-    def drop(self, column: int, last: int) -> None:
+    def drop(self, head: PlainPrototypicalHead, column: int, last: int) -> None:
         """Forget a class; the last one moves into its row."""
         self.remove_rows(("weights", "bias"), torch.tensor([column]))
 

@@ -1,62 +1,17 @@
-"""The contract every few-shot head follows: take a support set, then score queries."""
+"""The contract every few-shot head follows (take a support set, then score queries), and the
+contract of the optional steps a head keeps in step with its edits."""
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
 
+from intentmeta.heads.config import HeadConfig
 from intentmeta.heads.rows import RowBuffers
-
-
-@dataclass
-class HeadConfig:
-    """Settings shared by the few-shot heads.
-
-    The defaults are the plain, parameter-free heads of the papers (what the evaluation reports
-    as "prototypical" and "matching"). ``IntentClassifier`` uses the settings chosen on
-    validation splits instead: :func:`intentmeta.config.default_head_config` (temperature 0.1,
-    and prototype adaptation with nearest-example mixing, or whitening for matching).
-
-    Attributes:
-        dim: Embedding size of the encoder the head sits on.
-        metric: ``"cosine"`` or ``"euclidean"`` (negative squared distance).
-        temperature: Logits are similarities divided by this; meta-training learns it.
-        projection: Add a learnable linear map of the embeddings, initialised to the identity
-            (what meta-training adapts; off means a parameter-free head).
-        context_steps: Matching Networks only: processing steps of the full-context query
-            embedding (0 turns it off).
-        adapt_steps: Prototypical only: gradient steps that fit a linear classifier,
-            initialised from the prototypes, to the whole support set whenever it is processed
-            at once (``fit``, ``load``, ``adapt``); 0 keeps plain prototypes.
-        adapt_lr: Adam learning rate of that adaptation.
-        adapt_regularisation: Pull of the adapted weights toward the prototypes.
-        nearest_weight: Prototypical only: share of the score taken from the class's nearest
-            example (cosine) instead of its (adapted) prototype; 0 scores prototypes alone.
-        whitening: Matching only: shrinkage of a support-set whitening (centre, then multiply by
-            the inverse square root of the within-class covariance shrunk toward isotropy) that
-            is fitted whenever the whole support set is processed; ``None`` turns it off.
-        adapt_max_work: Multiply-adds one adaptation may spend (steps x examples x classes x
-            dim x 3); a larger support set is adapted in blocks of neighbouring classes, each
-            within this budget, so the fit's cost grows linearly with the number of intents.
-            ``None``: one block at any size (cost growing with the square of the registry).
-    """
-
-    dim: int = 384  # all-MiniLM-L6-v2
-    metric: str = "cosine"  # cosine beats Euclidean on normalised sentence embeddings
-    temperature: float = 0.05  # plain heads; IntentClassifier uses 0.1 (default_head_config)
-    projection: bool = False  # parameter-free until meta-training says otherwise
-    context_steps: int = 0  # full-context embeddings off unless trained
-    adapt_steps: int = 0  # plain prototypes; IntentClassifier turns adaptation on
-    adapt_lr: float = 0.005  # chosen on BANKING77/CLINC150 validation splits
-    adapt_regularisation: float = 0.1  # keeps few-shot weights near the prototypes
-    nearest_weight: float = 0.0  # plain prototypes; IntentClassifier mixes in 0.1
-    whitening: float | None = None  # off; IntentClassifier(head="matching") uses 0.7
-    adapt_max_work: float | None = 6e10  # ~2.5 s on 2 cores: CLINC150's 150 x 20 is one block
 
 
 class TopClasses(NamedTuple):
@@ -87,7 +42,8 @@ class FewShotHead(RowBuffers, ABC):
     into its column, so column order is ``self.classes``' order, not the order of addition.
 
     Subclasses implement ``_reset_support``, ``_add_rows``, ``_extend_row``, ``_drop_column``
-    and ``_score``.
+    and ``_score``; a head built of optional parts lists them in :meth:`steps`, and each is
+    told of every edit after the head's own buffers (:class:`HeadStep`).
     """
 
     def __init__(self, config: HeadConfig | None = None) -> None:
@@ -147,7 +103,10 @@ class FewShotHead(RowBuffers, ABC):
             raise ValueError("the support set is empty")
         classes, columns = torch.unique(labels.long(), sorted=True, return_inverse=True)
         self.set_rows("classes", classes)
-        self._reset_support(self.embed(support), columns)
+        support = self.embed(support)  # (n_support, dim)
+        self._reset_support(support, columns)
+        for step in self.steps():
+            step.reset(self, support, columns)
 
     def add_class(self, label: int, support: torch.Tensor) -> None:
         """Add one class from its support examples, leaving the other classes untouched.
@@ -165,7 +124,10 @@ class FewShotHead(RowBuffers, ABC):
         if bool((self.classes == label).any()):
             raise ValueError(f"class {label} already exists")
         with torch.no_grad():
-            self._add_rows(self.embed(support), self.n_classes)
+            support, column = self.embed(support), self.n_classes  # the new class is the last
+            self._add_rows(support, column)
+            for step in self.steps():
+                step.add(self, support, column)
         self.append_rows("classes", self.classes.new_tensor([label]))
 
     def extend_class(self, label: int, support: torch.Tensor) -> None:
@@ -179,7 +141,10 @@ class FewShotHead(RowBuffers, ABC):
         column = self.column_of(label)
         if support.shape[0]:
             with torch.no_grad():
-                self._extend_row(self.embed(support), column)
+                support = self.embed(support)
+                self._extend_row(support, column)
+                for step in self.steps():
+                    step.extend(self, support, column)
 
     def remove_class(self, label: int) -> None:
         """Forget a class and its support examples.
@@ -190,6 +155,8 @@ class FewShotHead(RowBuffers, ABC):
         column = self.column_of(label)
         with torch.no_grad():
             self._drop_column(column)
+            for step in self.steps():
+                step.drop(self, column, self.n_classes - 1)  # classes still holds the column
         self.remove_rows(("classes",), torch.tensor([column]))
 
     def column_of(self, label: int) -> int:
@@ -202,6 +169,10 @@ class FewShotHead(RowBuffers, ABC):
         if hits.numel() == 0:
             raise KeyError(f"unknown class {label}")
         return int(hits[0, 0])
+
+    def steps(self) -> list[HeadStep]:
+        """The head's optional parts, in the order they are told of an edit (none here)."""
+        return []
 
     def forward(self, queries: torch.Tensor) -> torch.Tensor:
         """Score queries against every class.
@@ -244,8 +215,9 @@ class FewShotHead(RowBuffers, ABC):
         """
         return self.forward(queries) * self.temperature
 
-    #: Buffer names saved by earlier versions of a head -> today's (read by restore_support).
-    renamed_buffers: ClassVar[dict[str, str]] = {}
+    #: State names (buffers and parameters) saved by earlier versions of a head -> today's,
+    #: read by :meth:`restore_support` and :func:`intentmeta.heads.weights.load_parameters`.
+    renamed_state: ClassVar[dict[str, str]] = {}
 
     def restore_support(self, buffers: dict[str, torch.Tensor] | None, n_classes: int) -> bool:
         """Load a saved support state (classes ``0..n_classes-1``) whole, or not at all.
@@ -261,12 +233,12 @@ class FewShotHead(RowBuffers, ABC):
         own = dict(self.named_buffers())
         if not buffers:
             return False
-        renamed = {self.renamed_buffers.get(name, name): value for name, value in buffers.items()}
+        renamed = {self.renamed_state.get(name, name): value for name, value in buffers.items()}
         # A step this head does not have left its (renamed) buffers behind: drop them.
         buffers = {
             name: value
             for name, value in renamed.items()
-            if name in own or name not in self.renamed_buffers.values()
+            if name in own or name not in self.renamed_state.values()
         }
         if set(buffers) != set(own):
             return False
@@ -274,14 +246,12 @@ class FewShotHead(RowBuffers, ABC):
             return False
         try:
             self.load_state_dict({**self.state_dict(), **buffers})
-            self._support_loaded()
+            for step in self.steps():
+                step.loaded(self)
             self(torch.zeros(1, self.config.dim))  # a damaged buffer fails here, not later
         except (RuntimeError, ValueError):
             return False
         return True
-
-    def _support_loaded(self) -> None:
-        """Rebuild whatever is derived from the support buffers after they were loaded."""
 
     def _check_embeddings(self, embeddings: torch.Tensor, name: str) -> None:
         if embeddings.ndim != 2 or embeddings.shape[1] != self.config.dim:
@@ -308,3 +278,31 @@ class FewShotHead(RowBuffers, ABC):
     @abstractmethod
     def _score(self, queries: torch.Tensor) -> torch.Tensor:
         """``(n_query, dim)`` projected queries -> ``(n_query, n_classes)`` similarities."""
+
+
+class HeadStep(RowBuffers):
+    """An optional part of a head, kept in step with the head's edits.
+
+    After the head has updated its own buffers for an edit, it calls each of its
+    :meth:`~FewShotHead.steps` in order: ``reset`` for a whole support set, ``add`` for a new
+    class (the last column), ``extend`` for more examples of one, ``drop`` when class ``column``
+    is removed and column ``last`` moves into its place (``head.classes`` still holds both),
+    ``loaded`` after the step's buffers were restored from a save. Each hook gets the head, to
+    read what the step follows (its prototypes, temperature or scoring rows), and the projected
+    ``(n, dim)`` support embeddings of the edit. The hooks here do nothing.
+    """
+
+    def reset(self, head: FewShotHead, support: torch.Tensor, columns: torch.Tensor) -> None:
+        """A whole support set, with its ``(n_support,)`` columns."""
+
+    def add(self, head: FewShotHead, support: torch.Tensor, column: int) -> None:
+        """A new class, now the last column ``column``."""
+
+    def extend(self, head: FewShotHead, support: torch.Tensor, column: int) -> None:
+        """More examples of class ``column``."""
+
+    def drop(self, head: FewShotHead, column: int, last: int) -> None:
+        """Class ``column`` is removed; column ``last`` takes its place."""
+
+    def loaded(self, head: FewShotHead) -> None:
+        """The buffers were restored from a save."""

@@ -8,11 +8,18 @@ import torch
 import torch.nn.functional as F
 
 from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
-from intentmeta.heads.base import HeadConfig, TopClasses
+from intentmeta.heads.base import HeadStep, TopClasses
+from intentmeta.heads.config import HeadConfig
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
 from intentmeta.heads.prototypical import PlainPrototypicalHead
-from intentmeta.heads.rows import PrototypeStep
 from intentmeta.heads.shortlist import SHORTLIST, HalfPrecisionRows, shortlisted_top
+
+#: State names saved before the steps had their own modules (registries keep loading exactly).
+NAMES_BEFORE_THE_STEPS = {
+    **{name: f"adaptation.{name}" for name in ("weights", "bias", "row_scale")},
+    "support": "nearest.examples",
+    "support_columns": "nearest.example_columns",
+}
 
 
 class PrototypicalHead(PlainPrototypicalHead):
@@ -30,26 +37,20 @@ class PrototypicalHead(PlainPrototypicalHead):
         tensor([[1]])
     """
 
-    # Registries saved before the steps had their own modules keep loading exactly.
-    renamed_buffers: ClassVar[dict[str, str]] = {
-        "weights": "adaptation.weights",
-        "bias": "adaptation.bias",
-        "row_scale": "adaptation.row_scale",
-        "support": "nearest.examples",
-        "support_columns": "nearest.example_columns",
-    }
+    renamed_state: ClassVar[dict[str, str]] = NAMES_BEFORE_THE_STEPS
 
     def __init__(self, config: HeadConfig | None = None) -> None:
         super().__init__(config)
-        c, cosine = self.config, self.config.metric == "cosine"
-        adapt = AdaptationConfig(
-            c.adapt_steps, c.adapt_lr, c.adapt_regularisation, c.adapt_max_work
-        )
-        self.adaptation = PrototypeAdaptation(adapt, c.dim) if cosine and adapt.steps > 0 else None
-        nearest = NearestExampleConfig(c.nearest_weight)
-        self.nearest = NearestExamples(nearest, c.dim) if cosine and nearest.weight > 0 else None
-        self.screen = HalfPrecisionRows(c.dim)  # fp16 copy of the scoring rows, for top()
+        dim, cosine = self.config.dim, self.config.metric == "cosine"
+        adapt, nearest = AdaptationConfig.of(self.config), NearestExampleConfig.of(self.config)
+        self.adaptation = PrototypeAdaptation(adapt, dim) if cosine and adapt.steps > 0 else None
+        self.nearest = NearestExamples(nearest, dim) if cosine and nearest.weight > 0 else None
+        self.screen = HalfPrecisionRows(dim)  # fp16 copy of the scoring rows, for top()
         self.shortlist = SHORTLIST  # most classes top() scores exactly for one message
+
+    def steps(self) -> list[HeadStep]:
+        """Adaptation, nearest examples (those switched on), then the fp16 screen of the rows."""
+        return [step for step in (self.adaptation, self.nearest, self.screen) if step is not None]
 
     def linear_form(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Cosine score = ``unit query @ rows.T + offsets`` (adapted rows, or prototypes)."""
@@ -62,38 +63,6 @@ class PrototypicalHead(PlainPrototypicalHead):
             return super().top(queries, k)
         self._check_embeddings(queries, "queries")
         return shortlisted_top(self, F.normalize(self.embed(queries), dim=-1), k)
-
-    def _steps(self) -> list[PrototypeStep]:
-        return [step for step in (self.adaptation, self.nearest) if step is not None]
-
-    def _reset_support(self, support: torch.Tensor, columns: torch.Tensor) -> None:
-        super()._reset_support(support, columns)
-        for step in self._steps():
-            step.reset(support, columns, self.prototypes, self.temperature.detach())
-        self.screen.copy(self.linear_form()[0])
-
-    def _add_rows(self, support: torch.Tensor, column: int) -> None:
-        super()._add_rows(support, column)
-        for step in self._steps():
-            step.add(support, column, self.prototypes[-1:])
-        self.screen.append(self.linear_form()[0])
-
-    def _extend_row(self, support: torch.Tensor, column: int) -> None:
-        super()._extend_row(support, column)
-        for step in self._steps():
-            step.extend(support, column, self.prototypes[column])
-        self.screen.update(self.linear_form()[0], column)
-
-    def _drop_column(self, column: int) -> None:
-        super()._drop_column(column)
-        for step in self._steps():
-            step.drop(column, self.n_classes - 1)  # classes still holds the removed column
-        self.screen.drop(self.linear_form()[0], column)
-
-    def _support_loaded(self) -> None:
-        for step in self._steps():
-            step.loaded()
-        self.screen.copy(self.linear_form()[0])
 
     def _score(self, queries: torch.Tensor) -> torch.Tensor:
         if self.config.metric != "cosine":

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from intentmeta import ops
-from intentmeta.heads.rows import PrototypeStep
+from intentmeta.heads.base import FewShotHead, HeadStep
+from intentmeta.heads.config import HeadConfig
 
 
 @dataclass
@@ -22,8 +23,13 @@ class NearestExampleConfig:
 
     weight: float = 0.1  # chosen on BANKING77/CLINC150 validation splits with T=0.1
 
+    @classmethod
+    def of(cls, config: HeadConfig) -> NearestExampleConfig:
+        """The nearest-example settings of a head's config (its ``nearest_weight``)."""
+        return cls(config.nearest_weight)
 
-class NearestExamples(PrototypeStep):
+
+class NearestExamples(HeadStep):
     """Keeps the unit support examples and mixes ``(1 - a) * score + a * max_i cos(q, x_i)``.
 
     The prototype sees what a class's examples share; the nearest example keeps a rare phrasing
@@ -33,7 +39,7 @@ class NearestExamples(PrototypeStep):
     Example:
         >>> step = NearestExamples(NearestExampleConfig(weight=0.5), dim=2)
         >>> support = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
-        >>> step.reset(support, torch.tensor([0, 1, 1]), None, None)
+        >>> step.keep(support, torch.tensor([0, 1, 1]))
         >>> step.evidence(torch.tensor([[1.0, 0.0]]), n_classes=2)
         tensor([[1.0000, 0.6000]])
     """
@@ -53,13 +59,21 @@ class NearestExamples(PrototypeStep):
         """The share of the score taken from the nearest example."""
         return self.config.weight
 
-    def reset(self, support: torch.Tensor, columns: torch.Tensor, prototypes, temperature) -> None:
+    def reset(self, head: FewShotHead, support: torch.Tensor, columns: torch.Tensor) -> None:
+        """Keep the head's whole support set."""
+        self.keep(support, columns)
+
+    def keep(self, support: torch.Tensor, columns: torch.Tensor) -> None:
         """Keep a whole ``(n_support, dim)`` support set with its ``(n_support,)`` columns."""
         self.set_rows("examples", F.normalize(support, dim=-1))
         self.set_rows("example_columns", columns.long())
-        self.loaded()
+        self.index()
 
-    def loaded(self) -> None:
+    def loaded(self, head: FewShotHead) -> None:
+        """Rebuild the index of the restored examples."""
+        self.index()
+
+    def index(self) -> None:
         """Rebuild the class -> rows index from ``example_columns`` (after a reset or a load)."""
         columns = self.example_columns
         counts = torch.bincount(columns, minlength=int(columns.max()) + 1 if len(columns) else 0)
@@ -73,7 +87,7 @@ class NearestExamples(PrototypeStep):
         self.set_rows("filled", counts)
         self.set_rows("slots", slots)
 
-    def add(self, support: torch.Tensor, column: int, prototype=None) -> None:
+    def add(self, head: FewShotHead, support: torch.Tensor, column: int) -> None:
         """Keep ``(n, dim)`` more examples of column ``column`` (an existing or the next one)."""
         n, first = len(support), len(self.examples)
         if column == len(self.filled):
@@ -91,11 +105,11 @@ class NearestExamples(PrototypeStep):
         self.append_rows("example_columns", self.example_columns.new_full((n,), column))
         self.append_rows("slots", slots)
 
-    def extend(self, support: torch.Tensor, column: int, prototype=None) -> None:
+    def extend(self, head: FewShotHead, support: torch.Tensor, column: int) -> None:
         """Keep ``(n, dim)`` more examples of an existing column."""
-        self.add(support, column)
+        self.add(head, support, column)
 
-    def drop(self, column: int, last: int) -> None:
+    def drop(self, head: FewShotHead, column: int, last: int) -> None:
         """Forget column ``column``'s examples; column ``last`` takes its number."""
         rows = self.table[column, : int(self.filled[column])]
         names = ("examples", "example_columns", "slots")

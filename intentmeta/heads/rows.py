@@ -88,28 +88,3 @@ class RowBuffers(nn.Module):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-
-class PrototypeStep(RowBuffers):
-    """An optional step of the prototype head, kept in step with its edits (one row per class).
-
-    The head calls, in order: ``reset`` for a whole support set, ``add`` for a new class (the
-    last column), ``extend`` for more examples of one, ``drop`` when the last column moves into
-    a removed one, ``loaded`` after its buffers were restored from a save.
-    """
-
-    def reset(self, support, columns, prototypes, temperature) -> None:
-        """A whole ``(n_support, dim)`` support set, its columns and ``(n_classes, dim)``
-        prototypes."""
-
-    def add(self, support, column: int, prototype) -> None:
-        """A new class: its ``(n, dim)`` examples and ``(1, dim)`` prototype."""
-
-    def extend(self, support, column: int, prototype) -> None:
-        """More ``(n, dim)`` examples of class ``column``, whose prototype is now ``(dim,)``."""
-
-    def drop(self, column: int, last: int) -> None:
-        """Class ``column`` is removed; column ``last`` takes its place."""
-
-    def loaded(self) -> None:
-        """The buffers were restored from a save."""

@@ -26,8 +26,7 @@ from __future__ import annotations
 import torch
 
 from intentmeta import ops
-from intentmeta.heads.base import FewShotHead, TopClasses
-from intentmeta.heads.rows import RowBuffers
+from intentmeta.heads.base import FewShotHead, HeadStep, TopClasses
 
 #: Most classes a message scores exactly (``PrototypicalHead.shortlist``): bounds the work.
 SHORTLIST = 128
@@ -40,11 +39,13 @@ def _key(rows: torch.Tensor) -> tuple | None:
         return None
 
 
-class HalfPrecisionRows(RowBuffers):
+class HalfPrecisionRows(HeadStep):
     """An fp16 copy of a head's scoring rows and their norms, kept in step edit by edit.
 
-    Not part of the head's state: it is rebuilt from the rows whenever they changed behind its
-    back (checked by identity and version counter on every use).
+    The rows are the head's ``linear_form()[0]`` (adapted rows or prototypes); as a step it
+    comes after the steps that change them. Not part of the head's state: it is rebuilt from the
+    rows whenever they changed behind its back (checked by identity and version counter on
+    every use).
 
     Example:
         >>> rows = torch.tensor([[3.0, 4.0]])
@@ -59,29 +60,39 @@ class HalfPrecisionRows(RowBuffers):
         self.norms = torch.empty(0)  # (n,)
         self._source: tuple | None = None
 
+    def reset(self, head: FewShotHead, support: torch.Tensor, columns: torch.Tensor) -> None:
+        """Copy all the rows after a whole support set."""
+        self.copy(head.linear_form()[0])
+
+    def loaded(self, head: FewShotHead) -> None:
+        """Copy all the rows after a load."""
+        self.copy(head.linear_form()[0])
+
+    def add(self, head: FewShotHead, support: torch.Tensor, column: int) -> None:
+        """The last row was just appended."""
+        rows = head.linear_form()[0]  # (n, dim)
+        self.append_rows("half", rows[-1:].detach().half())
+        self.append_rows("norms", rows[-1:].detach().norm(dim=1))
+        self._source = _key(rows)
+
+    def extend(self, head: FewShotHead, support: torch.Tensor, column: int) -> None:
+        """Row ``column`` changed."""
+        rows = head.linear_form()[0]  # (n, dim)
+        self.half[column] = rows[column].detach().half()
+        self.norms[column] = rows[column].detach().norm()
+        self._source = _key(rows)
+
+    def drop(self, head: FewShotHead, column: int, last: int) -> None:
+        """Row ``column`` was removed, the last row moving into it."""
+        self.remove_rows(("half", "norms"), torch.tensor([column]))
+        self._source = _key(head.linear_form()[0])
+
     def copy(self, rows: torch.Tensor) -> None:
         """Copy all ``(n, dim)`` rows."""
         self._source = _key(rows)
         with torch.inference_mode(False):  # may run inside classify; later edits write here
             self.set_rows("half", rows.detach().half())
             self.set_rows("norms", rows.detach().norm(dim=1))
-
-    def append(self, rows: torch.Tensor) -> None:
-        """The last of ``rows`` was just appended."""
-        self.append_rows("half", rows[-1:].detach().half())
-        self.append_rows("norms", rows[-1:].detach().norm(dim=1))
-        self._source = _key(rows)
-
-    def update(self, rows: torch.Tensor, column: int) -> None:
-        """Row ``column`` of ``rows`` changed."""
-        self.half[column] = rows[column].detach().half()
-        self.norms[column] = rows[column].detach().norm()
-        self._source = _key(rows)
-
-    def drop(self, rows: torch.Tensor, column: int) -> None:
-        """Row ``column`` was removed from ``rows``, the last row moving into it."""
-        self.remove_rows(("half", "norms"), torch.tensor([column]))
-        self._source = _key(rows)
 
     def current(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(n, dim)`` fp16 rows and ``(n,)`` norms of ``rows``, re-copied if stale."""

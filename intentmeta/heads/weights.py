@@ -94,9 +94,12 @@ def load_head_weights(
 def load_parameters(head: FewShotHead, state: dict[str, torch.Tensor]) -> None:
     """Copy learned parameters into a head, checking names and shapes.
 
+    Names saved by earlier versions of the head are mapped (``head.renamed_state``).
+
     Raises:
         ValueError: If a parameter is missing, unexpected or misshapen.
     """
+    state = {head.renamed_state.get(name, name): value for name, value in state.items()}
     own = dict(head.named_parameters())
     if set(own) != set(state):
         raise ValueError(f"head parameters differ: expected {sorted(own)}, got {sorted(state)}")
