@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import FakeEncoder
+from safetensors.torch import load_file
 
 from intentmeta import IntentClassifier
 
@@ -28,4 +30,25 @@ def test_a_registry_saved_before_the_redesign_loads_and_answers_the_same(tmp_pat
         clf.classify_batch(expected["texts"]), expected["predictions"], strict=True
     ):
         assert prediction.best_intent == next(iter(saved["scores"]))
+        assert prediction.similarity == pytest.approx(saved["similarity"], abs=1e-6)
+
+
+def test_a_matching_registry_saved_before_its_steps_had_modules_loads_and_answers_the_same(
+    tmp_path,
+):
+    # Saved by commit d2e7340, whose matching head held its whitening (centre, whitening_matrix)
+    # and full-context LSTM (context.*, context_gate) itself: learned parameters, and an intent
+    # added after fit under the whitening then in force (a refit would move every score).
+    registry = shutil.copytree(FIXTURES / "registry_matching_pre_steps", tmp_path / "registry")
+    expected = json.loads((FIXTURES / "registry_matching_pre_steps_predictions.json").read_text())
+    tensors = load_file(next(registry.glob("*.safetensors")))
+    clf = IntentClassifier.load(registry, encoder=FakeEncoder())
+    assert torch.equal(clf.head.whitening.matrix, tensors["head_buffer.whitening_matrix"])
+    assert torch.equal(clf.head.context.gate, tensors["head.context_gate"])
+    for prediction, saved in zip(
+        clf.classify_batch(expected["texts"]), expected["predictions"], strict=True
+    ):
+        assert prediction.intent == saved["intent"]
+        assert list(prediction.scores) == list(saved["scores"])
+        assert prediction.scores == pytest.approx(saved["scores"], abs=1e-6)
         assert prediction.similarity == pytest.approx(saved["similarity"], abs=1e-6)

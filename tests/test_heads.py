@@ -222,10 +222,10 @@ def test_whitened_matching_head_maps_later_classes_with_the_whitening_in_force()
     support, labels = torch.randn(12, 6), torch.tensor([0, 1, 2] * 4)
     head = MatchingHead(HeadConfig(dim=6, whitening=0.5)).eval()
     head.process_support_set(support, labels)
-    whitening = head.whitening_matrix.clone()
+    whitening = head.whitening.matrix.clone()
     assert not torch.equal(whitening, torch.eye(6))
     head.add_class(7, torch.randn(3, 6))
-    assert torch.equal(head.whitening_matrix, whitening)  # the other intents are untouched
+    assert torch.equal(head.whitening.matrix, whitening)  # the other intents are untouched
     assert head(torch.randn(2, 6)).shape == (2, 4)
 
 

@@ -6,9 +6,11 @@ from intentmeta.heads.adaptation import AdaptationConfig, PrototypeAdaptation
 from intentmeta.heads.base import FewShotHead, HeadStep, TopClasses
 from intentmeta.heads.composed import PrototypicalHead
 from intentmeta.heads.config import HeadConfig
+from intentmeta.heads.full_context import FullContextConfig, FullContextEmbedding
 from intentmeta.heads.matching import MatchingHead
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
 from intentmeta.heads.prototypical import PlainPrototypicalHead
+from intentmeta.heads.whitening import SupportWhitening, WhiteningConfig
 
 HEADS: dict[str, type[FewShotHead]] = {
     "prototypical": PrototypicalHead,
@@ -35,6 +37,8 @@ __all__ = [
     "HEADS",
     "AdaptationConfig",
     "FewShotHead",
+    "FullContextConfig",
+    "FullContextEmbedding",
     "HeadConfig",
     "HeadStep",
     "MatchingHead",
@@ -43,6 +47,8 @@ __all__ = [
     "PlainPrototypicalHead",
     "PrototypeAdaptation",
     "PrototypicalHead",
+    "SupportWhitening",
     "TopClasses",
+    "WhiteningConfig",
     "build_head",
 ]

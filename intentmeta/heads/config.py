@@ -14,7 +14,7 @@ class HeadConfig:
     validation splits instead: :func:`intentmeta.config.default_head_config` (temperature 0.1,
     and prototype adaptation with nearest-example mixing, or whitening for matching). Each
     optional step reads its fields into a small config of its own (``AdaptationConfig.of``,
-    ``NearestExampleConfig.of``).
+    ``NearestExampleConfig.of``, ``WhiteningConfig.of``, ``FullContextConfig.of``).
 
     Attributes:
         dim: Embedding size of the encoder the head sits on.
@@ -23,7 +23,7 @@ class HeadConfig:
         projection: Add a learnable linear map of the embeddings, initialised to the identity
             (what meta-training adapts; off means a parameter-free head).
         context_steps: Matching Networks only: processing steps of the full-context query
-            embedding (0 turns it off).
+            embedding (``heads/full_context.py``; 0 turns it off).
         adapt_steps: Prototypical only: gradient steps that fit a linear classifier,
             initialised from the prototypes, to the whole support set whenever it is processed
             at once (``fit``, ``load``, ``adapt``; ``heads/adaptation.py``); 0 keeps plain
@@ -35,7 +35,8 @@ class HeadConfig:
             scores prototypes alone.
         whitening: Matching only: shrinkage of a support-set whitening (centre, then multiply by
             the inverse square root of the within-class covariance shrunk toward isotropy) that
-            is fitted whenever the whole support set is processed; ``None`` turns it off.
+            is fitted whenever the whole support set is processed (``heads/whitening.py``);
+            ``None`` turns it off.
         adapt_max_work: Multiply-adds one adaptation may spend (steps x examples x classes x
             dim x 3); a larger support set is adapted in blocks of neighbouring classes, each
             within this budget, so the fit's cost grows linearly with the number of intents.
