@@ -1,8 +1,11 @@
-"""The package's shape: the library imports no research, CLI or demo code, and no module circles."""
+"""The package's shape: the library imports no research, CLI or demo code, no module circles, and
+modules and heads stay small."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import os
 import subprocess
 import sys
@@ -130,3 +133,27 @@ def test_no_module_is_longer_than_400_lines():
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert too_long == {}, "split these by idea (STYLE.md: one idea per module)"
+
+
+HEAD_LINES = 60  # easyfsl's size: a head is one method, its steps live in modules of their own
+
+
+def test_every_head_class_is_at_most_60_lines():
+    from intentmeta.heads.base import FewShotHead
+
+    heads = {}
+    for path in sorted((PACKAGE / "heads").glob("*.py")):
+        module = importlib.import_module(module_name(path))
+        for cls in vars(module).values():
+            if (
+                inspect.isclass(cls)
+                and issubclass(cls, FewShotHead)
+                and cls is not FewShotHead
+                and cls.__module__ == module.__name__
+            ):
+                heads[f"{path.name}: {cls.__name__}"] = len(inspect.getsourcelines(cls)[0])
+    assert {"PlainPrototypicalHead", "PrototypicalHead", "MatchingHead"} <= {
+        name.split(": ")[1] for name in heads
+    }
+    too_long = {name: n for name, n in heads.items() if n > HEAD_LINES}
+    assert too_long == {}, "move what a head does beyond its method into a step module"
