@@ -52,14 +52,16 @@ def write_log(path: Path, messages: list[str]) -> None:
         pa_csv.write_csv(table, path)
 
 
-def bare_encoder_rate(messages: list[str], batch_size: int, backend: str) -> float:
-    """Messages/s of the bare encoder (``encode``, no cache) in the same batches."""
+def bare_encoder_rate(messages: list[str], batch_size: int, backend: str) -> tuple[float, float]:
+    """Messages/s of the bare encoder (``encode``, no cache) in the same batches, and its CPU
+    milliseconds per message."""
     encoder = SentenceEncoder(EncoderConfig(cache_size=0, backend=backend))
     encoder.encode(messages[:batch_size], use_cache=False)  # warm-up
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for offset in range(0, len(messages), batch_size):
         encoder.encode(messages[offset : offset + batch_size], use_cache=False)
-    return len(messages) / (time.perf_counter() - start)
+    cpu_ms = (time.process_time() - cpu) * 1e3 / len(messages)
+    return len(messages) / (time.perf_counter() - start), cpu_ms
 
 
 # The CLI, then the peak resident size of this process image (VmHWM, reset by exec: the bench's
@@ -97,24 +99,30 @@ def classify_file_bench(
 ) -> dict:
     """classify-file on CSV logs of each size, against the bare encoder's batched rate.
 
-    The bare encoder is timed on the first ``baseline_rows`` messages of the same log, in the
-    same batches (256), just before and just after each classify-file run; the run's ratio is
-    its rate over the mean of those two, so a neighbour's load drifting over minutes hits both.
+    The bare encoder is timed on ``baseline_rows`` messages spread evenly through the same log
+    (every ``n / baseline_rows``-th: later messages carry longer ticket numbers, so the first
+    ones alone would be shorter than the log's average), in the same batches (256), just before
+    and just after each classify-file run; the run's ratio is its rate over the mean of those
+    two, so a neighbour's load drifting over minutes hits both. Both sides' CPU time per
+    message is recorded too: classify-file overlaps its own work with the encoder's on a
+    second thread, which the wall-clock rate alone would not show.
     """
     registry = workdir / "registry"
     if not registry.exists():
         IntentClassifier.from_builtin("ecommerce").save(registry)
     messages = synthetic_messages(max(sizes))
-    sample = messages[:baseline_rows]
     runs = {}
     for n in sizes:
+        sample = messages[: n : max(1, n // baseline_rows)][:baseline_rows]
         source, out = workdir / f"log_{n}.csv", workdir / f"out_{n}.csv"
         write_log(source, messages[:n])
-        before = bare_encoder_rate(sample, 256, backend)
+        before, cpu_before = bare_encoder_rate(sample, 256, backend)
         run = classify_file_run(source, registry, out, threads, backend)
-        after = bare_encoder_rate(sample, 256, backend)
+        after, cpu_after = bare_encoder_rate(sample, 256, backend)
         run["bare_encoder_per_s"] = [before, after]
         run["ratio"] = run["messages_per_s"] / ((before + after) / 2)
+        run["bare_cpu_ms_per_message"] = (cpu_before + cpu_after) / 2
+        run["cpu_ms_per_message"] = run["cpu_seconds"] * 1e3 / (run["rows"] - run["resumed_from"])
         run["output_mb"] = out.stat().st_size / 2**20
         runs[n] = run
         out.unlink()

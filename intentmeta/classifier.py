@@ -15,9 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict
 
 import torch
-import torch.nn.functional as F
 
-from intentmeta import history, ops, persistence
+from intentmeta import history, persistence
 from intentmeta.builtin import builtin_intents
 from intentmeta.config import ClassifierConfig, default_head_config
 from intentmeta.discovery import Discovery, DiscoveryConfig, discover
@@ -122,15 +121,21 @@ class IntentClassifier(IntentEditing):
         texts = check_texts(texts)
         if not texts:
             return []
-        queries = self.encoder.encode(texts)  # (n_query, dim), outside the lock
+        return self.classify_embeddings(self.encoder.encode(texts))  # encoded outside the lock
+
+    def classify_embeddings(self, queries: torch.Tensor) -> list[Prediction]:
+        """Predict the intents of messages already embedded by ``self.encoder``: ``(n, dim)``.
+
+        What :meth:`classify_batch` does after encoding, for a caller that encodes elsewhere
+        (``classify_file`` encodes the next batch while this one is classified).
+        """
         with self._lock, torch.inference_mode():
             self._check_not_empty()
             names = self._registry.column_names
             # The best classes without scoring every intent's examples (heads/shortlist.py).
             top = self.head.top(queries, min(self.config.top_k, len(names)))
             probabilities = (top.logits - top.log_normaliser[:, None]).exp()  # (n_query, k)
-            best = top.columns[:, 0]  # (n_query,)
-            evidence = self._prototype_evidence(queries, best)
+            evidence = self._registry.prototype_evidence(queries, top.columns[:, 0])
             decisions = self.oos.decide(*evidence, head_top=probabilities)
         return Prediction.batch(names, top.columns, decisions)
 
@@ -150,18 +155,7 @@ class IntentClassifier(IntentEditing):
         with self._lock, torch.inference_mode():
             self._check_not_empty()
             best = self.head.top(queries, 1).columns[:, 0]  # (n_query,)
-            return self.oos.evidence(*self._prototype_evidence(queries, best))
-
-    def _prototype_evidence(
-        self, queries: torch.Tensor, best: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-        """Cosine of each raw query to its chosen intent's prototype and to the best other one,
-        and the chosen intents' labels: what rejection reads (exact, from an fp16 first pass)."""
-        columns = self._registry.columns
-        unit = F.normalize(queries.float(), dim=1)  # (n_query, dim)
-        chosen, runner_up = ops.chosen_and_runner_up(unit, columns.prototypes, columns.half, best)
-        labels = self._registry.column_labels
-        return chosen, runner_up, [labels[column] for column in best.tolist()]
+            return self.oos.evidence(*self._registry.prototype_evidence(queries, best))
 
     def out_of_scope_thresholds(self) -> dict[str, float]:
         """Each intent's effective cosine threshold: a message whose cosine to the intent's

@@ -5,14 +5,19 @@
 carried through, plus ``intent``, ``confidence``, ``out_of_scope`` and the top-k intents and
 scores. Memory stays flat whatever the file's size.
 
-It survives being killed at any moment (``kill -9`` included): each batch is written and fsync-ed
-before a small progress file beside the output (``OUT.progress.json``, replaced atomically)
-records it, and a rerun cuts the output back to what the progress file records and continues
-from the next input row. Every row ends up in the output exactly once, in input order.
+The encoder works one batch ahead in a thread (:mod:`intentmeta.log_pipeline`), so reading,
+classifying and writing overlap with it.
+
+It survives being killed at any moment (``kill -9`` included): about once a second (and when the
+run ends or fails) the batches written so far are fsync-ed, then a small progress file beside the
+output (``OUT.progress.json``, replaced atomically) records them, and a rerun cuts the output
+back to what the progress file records and continues from the next input row. Every row ends up
+in the output exactly once, in input order; a kill costs at most the last second's work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,10 +30,10 @@ import pyarrow as pa
 from intentmeta import log_files, log_progress
 from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
+from intentmeta.log_pipeline import EncodedBatch, encoded_batches, rows_with_text
 from intentmeta.log_progress import parts_path, state_path
 from intentmeta.persistence import load_registry, saved_encoder
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
-from intentmeta.validation import check_text
 
 __all__ = [
     "LogSummary",
@@ -56,6 +61,7 @@ class LogSummary:
         intent_counts: Rows per predicted intent, most frequent first (out of scope excluded).
         resumed_from: Rows already in the output when this run started.
         seconds: Wall time of this run's classification loop.
+        cpu_seconds: CPU time of this process over that loop (all threads).
 
     Example:
         >>> s = LogSummary("out.csv", 4, 4, 0, 1, {"refund": 2, "track_order": 1})
@@ -71,6 +77,7 @@ class LogSummary:
     intent_counts: dict[str, int] = field(default_factory=dict)
     resumed_from: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     @property
     def out_of_scope_share(self) -> float:
@@ -140,18 +147,22 @@ def prediction_columns(predictions: list[Prediction | None], top_k: int) -> dict
 
 def classify_texts(classifier: IntentClassifier, texts: list[object]) -> list[Prediction | None]:
     """Classify the rows that hold text; ``None`` for empty, blank or missing ones."""
-    valid = []
-    for i, text in enumerate(texts):
-        try:
-            check_text(text)
-        except (TypeError, ValueError):
-            continue
-        valid.append(i)
+    valid = rows_with_text(texts)
     found = classifier.classify_batch([texts[i] for i in valid])
-    predictions: list[Prediction | None] = [None] * len(texts)
+    return _by_row(len(texts), valid, found)
+
+
+def _by_row(n: int, valid: list[int], found: list[Prediction]) -> list[Prediction | None]:
+    predictions: list[Prediction | None] = [None] * n
     for i, prediction in zip(valid, found, strict=True):
         predictions[i] = prediction
     return predictions
+
+
+def _classify_encoded(classifier: IntentClassifier, encoded: EncodedBatch) -> list:
+    """A batch's predictions (``None`` for rows without text) from its embeddings."""
+    found = classifier.classify_embeddings(encoded.embeddings) if encoded.valid else []
+    return _by_row(len(encoded.texts), encoded.valid, found)
 
 
 def pick_text_column(columns: list[str], text_columns: list[str], source: object) -> str:
@@ -203,7 +214,7 @@ def load_classifier(
     return classifier
 
 
-def _summary(out: Path, state: dict, resumed_from: int, seconds: float) -> LogSummary:
+def _summary(out: Path, state: dict, resumed_from: int, seconds: float, cpu: float = 0.0):
     counts = sorted(state["intent_counts"].items(), key=lambda item: (-item[1], item[0]))
     return LogSummary(
         output=str(out),
@@ -214,10 +225,15 @@ def _summary(out: Path, state: dict, resumed_from: int, seconds: float) -> LogSu
         intent_counts=dict(counts),
         resumed_from=resumed_from,
         seconds=seconds,
+        cpu_seconds=cpu,
     )
 
 
 # ---------------------------------------------------------------------------------- the run
+#: Seconds between commits (fsync of the output, then the progress file): what a kill may cost.
+COMMIT_SECONDS = 1.0
+
+
 def classify_file(
     source: str | os.PathLike,
     classifier: IntentClassifier | str | os.PathLike,
@@ -288,7 +304,7 @@ def classify_file(
     if state["complete"]:
         shutil.rmtree(parts_path(out), ignore_errors=True)  # a crash may have left them
         return _summary(out, state, resumed_from, 0.0)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if out_format == "parquet":
         writer: log_files.ParquetParts | log_files.AppendedFile = log_files.ParquetParts(
             parts_path(out), state["parts"]
@@ -305,20 +321,34 @@ def classify_file(
         disable=not progress,
     )
     batches = log_files.read_batches(source, in_format, batch_size, skip=resumed_from)
-    with bar:
-        for batch in batches:
-            predictions = classify_texts(classifier, log_files.batch_texts(batch, text_column))
-            batch = log_files.add_columns(batch, prediction_columns(predictions, top_k), types)
-            if out_format == "parquet":
-                state["parts"] = writer.append(batch)
-            else:
-                header = out_format == "csv" and state["bytes"] == 0
-                state["bytes"] = writer.append(
-                    log_files.encode_text_batch(batch, out_format, header)
-                )
-            log_progress.count_predictions(state, predictions)
-            log_progress.save_state(out, state)  # the commit point: the batch is in the output
-            bar.update(len(predictions))
+
+    def commit() -> None:  # the commit point: what the state records is durably in the output
+        writer.sync()
+        log_progress.save_state(out, state)
+
+    encoded = encoded_batches(batches, classifier.encoder, text_column)
+    next_commit = time.monotonic() + COMMIT_SECONDS
+    try:
+        with bar, contextlib.closing(encoded):
+            for item in encoded:
+                predictions = _classify_encoded(classifier, item)
+                added = prediction_columns(predictions, top_k)
+                batch = log_files.add_columns(item.batch, added, types)
+                if out_format == "parquet":
+                    state["parts"] = writer.append(batch)
+                else:
+                    header = out_format == "csv" and state["bytes"] == 0
+                    data = log_files.encode_text_batch(batch, out_format, header)
+                    state["bytes"] = writer.append(data)
+                log_progress.count_predictions(state, predictions)  # the batch is written
+                if time.monotonic() >= next_commit:
+                    commit()
+                    next_commit = time.monotonic() + COMMIT_SECONDS
+                bar.update(len(predictions))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            commit()  # an error or an interrupt keeps the batches already written
+        raise
     if out_format == "parquet":
         empty = pa.schema([*_input_schema(source, in_format), *types.items()])
         writer.merge(out, empty)
@@ -326,10 +356,11 @@ def classify_file(
         header = ",".join(json.dumps(name) for name in [*columns, *types]) + "\n"
         state["bytes"] = writer.append(header.encode())
     state["complete"] = True
-    log_progress.save_state(out, state)
+    commit()
     if out_format == "parquet":
         writer.remove()
-    return _summary(out, state, resumed_from, time.perf_counter() - started)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return _summary(out, state, resumed_from, seconds, cpu)
 
 
 def _input_schema(source: Path, fmt: str) -> list[tuple[str, pa.DataType]]:

@@ -6,10 +6,11 @@ with the file. CSV cells are read as text, so carried columns come out exactly a
 (``"00123"`` stays ``"00123"``). A JSON Lines batch is a list of dicts (each record keeps its own
 keys and types); a CSV or Parquet batch is a ``pyarrow.Table``.
 
-Writing is append-only and durable: each batch is written, flushed and ``fsync``-ed before the
-caller records its progress. CSV and JSON Lines append to the output file; Parquet batches become
-part files (written to a temporary name, fsync-ed, renamed) that are merged into the one output
-file at the end, because a Parquet file is unreadable until its footer is written.
+Writing is append-only and durable: batches are written as they come, and :meth:`sync`
+(``fsync``) makes everything written so far durable before the caller records its progress, as
+often as it chooses. CSV and JSON Lines append to the output file; Parquet batches become part
+files (written to a temporary name, renamed) that are merged into the one output file at the
+end, because a Parquet file is unreadable until its footer is written.
 """
 
 from __future__ import annotations
@@ -243,6 +244,7 @@ class AppendedFile:
         >>> out = AppendedFile(Path(tempfile.mkdtemp()) / "out.jsonl", committed=0)
         >>> out.append(b'{"a": 1}\\n')
         9
+        >>> out.sync()  # durable from here
     """
 
     def __init__(self, path: Path, committed: int) -> None:
@@ -261,13 +263,16 @@ class AppendedFile:
         self.size = committed
 
     def append(self, data: bytes) -> int:
-        """Write, flush and fsync ``data``; returns the file's new size."""
+        """Write ``data`` (durable after the next :meth:`sync`); returns the file's new size."""
         with open(self.path, "ab") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
         self.size += len(data)
         return self.size
+
+    def sync(self) -> None:
+        """Make every byte appended so far durable (``fsync``)."""
+        with open(self.path, "rb") as file:
+            os.fsync(file.fileno())
 
 
 class ParquetParts:
@@ -293,23 +298,31 @@ class ParquetParts:
                 "something else; pass overwrite to start again"
             )
         self.count = committed
+        self.unsynced: list[Path] = []  # parts written since the last sync
 
     def _part(self, index: int) -> Path:
         return self.dir / f"part-{index:06d}.parquet"
 
     def append(self, batch: Batch) -> int:
-        """Write one batch as the next part file, durably; returns the number of parts."""
+        """Write one batch as the next part file (durable after the next :meth:`sync`); returns
+        the number of parts."""
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_pylist(batch)
         final = self._part(self.count)
         temporary = final.with_suffix(".tmp")
-        with open(temporary, "wb") as file:
-            pq.write_table(table, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, final)
-        fsync_directory(self.dir)
+        pq.write_table(table, temporary)
+        os.replace(temporary, final)  # a whole part or none under its final name
+        self.unsynced.append(final)
         self.count += 1
         return self.count
+
+    def sync(self) -> None:
+        """Make every part written so far durable: their data, then their names."""
+        for part in self.unsynced:
+            with open(part, "rb") as file:
+                os.fsync(file.fileno())
+        if self.unsynced:
+            fsync_directory(self.dir)
+        self.unsynced = []
 
     def merge(self, out: Path, empty_schema: pa.Schema, row_group_rows: int = 65_536) -> None:
         """Write every part, in order, into ``out`` (atomically), with large row groups.

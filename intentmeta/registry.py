@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from intentmeta import ops
 from intentmeta.heads.rows import RowBuffers
 
 
@@ -144,6 +145,19 @@ class IntentRegistry:
         """``(n,)`` position (in the order added) of the intent with each of ``labels``."""
         position = {intent.label: i for i, intent in enumerate(self._intents.values())}
         return torch.tensor([position[label] for label in labels], dtype=torch.long)
+
+    def prototype_evidence(
+        self, queries: torch.Tensor, best: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """What out-of-scope rejection reads about ``(n_query, dim)`` raw queries whose chosen
+        columns are ``best`` ``(n_query,)``: the ``(n_query,)`` cosine to the chosen intent's
+        prototype and to the best other one (exact, from an fp16 first pass), and the chosen
+        intents' labels."""
+        unit = F.normalize(queries.float(), dim=1)  # (n_query, dim)
+        columns = self.columns
+        chosen, runner_up = ops.chosen_and_runner_up(unit, columns.prototypes, columns.half, best)
+        labels = self.column_labels
+        return chosen, runner_up, [labels[column] for column in best.tolist()]
 
     def owners(self) -> torch.Tensor:
         """``(n_examples,)`` position (in the order added) of each row of :meth:`embeddings`."""

@@ -49,7 +49,7 @@ def _evidence(clf: IntentClassifier, texts: list[str]) -> tuple[torch.Tensor, ..
     queries = clf.encoder.encode(texts)  # (n, dim)
     with clf._lock, torch.inference_mode():
         best = clf.head(queries).argmax(dim=1)  # (n,)
-        chosen, runner_up, labels = clf._prototype_evidence(queries, best)
+        chosen, runner_up, labels = clf._registry.prototype_evidence(queries, best)
         names = [clf._registry.column_names[c] for c in best.tolist()]
     return chosen, runner_up, labels, names
 

@@ -129,11 +129,11 @@ class CrashingClassifier:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def classify_batch(self, texts):
+    def classify_embeddings(self, queries):  # what classify_file calls per batch
         if self.left == 0:
             raise KeyboardInterrupt
         self.left -= 1
-        return self.inner.classify_batch(texts)
+        return self.inner.classify_embeddings(queries)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
