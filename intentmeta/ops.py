@@ -183,14 +183,22 @@ def bounded_top_k(
         scored exactly, their ``(n_query, m)`` exact scores, and ``(n_query,)`` whether every
         class that could reach a query's top ``k`` was scored (the answer is then exact).
     """
-    n = approx.shape[1]
+    n_query, n = approx.shape
     k = min(k, n)
-    columns = approx.topk(min(n, max(k, first)), dim=1).indices.unique()  # (m,)
+    width = min(n, max(k, first))
+    if width == n:  # every class: nothing is left to bound
+        columns = torch.arange(n)
+        scores = exact(columns)  # (n_query, n)
+        best = scores.topk(k, dim=1)
+        return best.values, best.indices, columns, scores, torch.ones(n_query, dtype=torch.bool)
+    top = approx.topk(width, dim=1).indices  # (n_query, width)
+    # One query's indices are distinct: sorting them is what unique() gives, for less.
+    columns = top[0].sort().values if n_query == 1 else top.unique()  # (m,)
     scores = exact(columns)  # (n_query, m)
     kth = scores.topk(k, dim=1).values[:, -1:]  # (n_query, 1): a lower bound of the k-th best
     possible = upper >= kth  # (n_query, n)
     possible[:, columns] = False
-    more = possible.any(dim=0).nonzero()[:, 0]  # (r,)
+    more = (possible[0] if n_query == 1 else possible.any(dim=0)).nonzero()[:, 0]  # (r,)
     if limit is not None and len(columns) + len(more) > limit:
         ranking = upper[:, more].max(dim=0).values  # (r,)
         more = more[ranking.topk(max(limit - len(columns), 0)).indices]
@@ -222,12 +230,16 @@ def chosen_and_runner_up(
     """
     chosen = (unit_queries * rows[best]).sum(dim=1)  # (n_query,)
     approx = half_precision_scores(unit_queries, half_rows)  # (n_query, n)
-    approx.scatter_(1, best[:, None], -torch.inf)
+    chosen_column = best[:, None]  # (n_query, 1)
+    approx.scatter_(1, chosen_column, -torch.inf)
     slack = 2 * (HALF_PRECISION_ERROR + 1e-6)
     possible = approx >= approx.max(dim=1, keepdim=True).values - slack  # (n_query, n)
-    possible.scatter_(1, best[:, None], False)
-    columns = possible.any(dim=0).nonzero()[:, 0]  # (m,) union over the queries
-    if not len(columns):  # a single row: no runner-up
+    possible.scatter_(1, chosen_column, False)
+    single = unit_queries.shape[0] == 1
+    columns = (possible[0] if single else possible.any(dim=0)).nonzero()[:, 0]  # (m,) union
+    if not columns.shape[0]:  # a single row: no runner-up
         return chosen, torch.full_like(chosen, -torch.inf)
     exact = unit_queries @ rows[columns].T  # (n_query, m)
-    return chosen, exact.masked_fill(~possible[:, columns], -torch.inf).max(dim=1).values
+    if not single:  # a column another query made possible is not this one's runner-up
+        exact = exact.masked_fill(~possible[:, columns], -torch.inf)
+    return chosen, exact.max(dim=1).values

@@ -218,7 +218,7 @@ class OutOfScopeDetector:
             of scope, and probability that the chosen intent is right if it is in scope.
         """
         expected, counts, scale = self._gather(labels)
-        runner_up = torch.where(runner_up.isinf(), torch.full_like(chosen, scale.cross), runner_up)
+        runner_up = runner_up.masked_fill(runner_up.isinf(), scale.cross)  # no other intent
         p_oos, q = self.rule.probabilities(
             chosen,
             runner_up,

@@ -25,6 +25,7 @@ The answer is the most probable of "out of scope" (``p_oos``) and the winner
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,10 +145,12 @@ class RejectionRule:
         oos_x, intent_x = self.features(
             chosen, runner_up, expected, examples, scale.cross, scale.mean_expected, scale.spread
         )
-        w = torch.tensor(self.oos_weights, dtype=oos_x.dtype)
-        v = torch.tensor(self.intent_weights, dtype=intent_x.dtype)
-        oos_logit = adjustment[0] * (oos_x @ w[:-1] + w[-1]) + adjustment[1]
-        return torch.sigmoid(oos_logit), torch.sigmoid(intent_x @ v[:-1] + v[-1])
+        w, w_bias = weight_tensors(tuple(self.oos_weights), oos_x.dtype)
+        v, v_bias = weight_tensors(tuple(self.intent_weights), intent_x.dtype)
+        oos_logit = oos_x @ w + w_bias
+        if adjustment != (1.0, 0.0):  # x * 1 + 0 is x (or +0 for -0: the same sigmoid)
+            oos_logit = adjustment[0] * oos_logit + adjustment[1]
+        return torch.sigmoid(oos_logit), torch.sigmoid(intent_x @ v + v_bias)
 
     def effective_thresholds(
         self,
@@ -213,6 +216,16 @@ class RejectionRule:
                 f"with {fitted.get('encoder')!r})"
             )
         return reasons
+
+
+@functools.lru_cache(maxsize=16)
+def weight_tensors(weights: tuple[float, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """A logistic model's ``(n,)`` weights and its 0-d bias (the last entry) as tensors, made
+    once per set of weights: a message needs them, the weights rarely change. Not to be
+    modified in place."""
+    with torch.inference_mode(False):  # usable in autograd too (fitting)
+        values = torch.tensor(weights, dtype=dtype)
+    return values[:-1], values[-1]
 
 
 def answer_distribution(

@@ -129,9 +129,9 @@ class NearestExamples(HeadStep):
         """Nearest-example cosines of the ``(m,)`` classes ``columns`` only: ``(n_query, m)``."""
         rows = self.table[columns]  # (m, width), -1 padded
         real = rows >= 0
-        local = torch.arange(len(columns)).unsqueeze(1).expand_as(rows)[real]  # (n_rows,)
+        local = real.nonzero()[:, 0]  # (n_rows,) the position in columns of each example
         cosines = unit_queries @ self.examples.index_select(0, rows[real]).T  # (n_q, n_rows)
-        return ops.class_max(cosines, local, len(columns))
+        return ops.class_max(cosines, local, columns.shape[0])
 
     def mix(self, score: torch.Tensor, evidence: torch.Tensor) -> torch.Tensor:
         """``(1 - a) * score + a * evidence``, both ``(n_query, m)``."""

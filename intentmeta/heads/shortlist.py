@@ -23,6 +23,8 @@ scoring row's cosine standing in for their nearest example.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
 from intentmeta import ops
@@ -115,33 +117,60 @@ def shortlisted_top(head: FewShotHead, unit_queries: torch.Tensor, k: int) -> To
     """
     rows, offsets = head.linear_form()  # (n, dim), (n,) or None
     half, norms = head.screen.current(rows)
+    safe_norms, slack = _bounds(norms)  # (n,) each, the queries being unit vectors
     approx = ops.half_precision_scores(unit_queries, half)  # (n_query, n)
-    cosine = (approx / norms.clamp(min=1e-12)).clamp(-1.0, 1.0)  # (n_query, n)
+    cosine = (approx / safe_norms).clamp(-1.0, 1.0)  # (n_query, n)
     if offsets is not None:
         approx = approx + offsets
-    mix = 0.0 if head.nearest is None else head.nearest.weight
-    slack = ops.HALF_PRECISION_ERROR * norms + 1e-6  # (n,), the queries are unit vectors
+    nearest = head.nearest
+    mix = 0.0 if nearest is None else nearest.weight
     upper = (1 - mix) * (approx + slack) + mix  # a nearest example has cosine at most 1
 
     estimate = (1 - mix) * approx + mix * cosine  # (n_query, n), for the normaliser
-    found = []
-    for row in range(len(unit_queries)):  # one shortlist per message, each within the limit
-        query = unit_queries[row : row + 1]  # (1, dim)
 
-        def exact(columns: torch.Tensor, query: torch.Tensor = query) -> torch.Tensor:
-            score = query @ rows[columns].T  # (1, m)
-            if offsets is not None:
-                score = score + offsets[columns]
-            if head.nearest is None:
-                return score
-            return head.nearest.mix(score, head.nearest.evidence_for(query, columns))
+    def exact(query: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        score = query @ rows[columns].T  # (1, m)
+        if offsets is not None:
+            score = score + offsets[columns]
+        if nearest is None:
+            return score
+        return nearest.mix(score, nearest.evidence_for(query, columns))
 
+    if unit_queries.shape[0] == 1:  # one message (classify): no slicing, no concatenation
         values, best, columns, scores, exact_top = ops.bounded_top_k(
-            approx[row : row + 1], upper[row : row + 1], exact, k, limit=head.shortlist
+            approx, upper, partial(exact, unit_queries), k, limit=head.shortlist
         )
-        estimate[row, columns] = scores[0]
-        found.append((values, best, exact_top))
-    values, best, exact_top = (torch.cat(parts) for parts in zip(*found, strict=True))
+        estimate[0, columns] = scores[0]
+    else:
+        found = []
+        for row in range(unit_queries.shape[0]):  # one shortlist per message, within the limit
+            values, best, columns, scores, exact_top = ops.bounded_top_k(
+                approx[row : row + 1],
+                upper[row : row + 1],
+                partial(exact, unit_queries[row : row + 1]),
+                k,
+                limit=head.shortlist,
+            )
+            estimate[row, columns] = scores[0]
+            found.append((values, best, exact_top))
+        values, best, exact_top = (torch.cat(parts) for parts in zip(*found, strict=True))
     temperature = head.temperature
     normaliser = (estimate / temperature).logsumexp(dim=1)
     return TopClasses(values / temperature, best, normaliser, exact_top)
+
+
+#: The last ``norms`` seen (held, so its identity cannot be reused), its version and bounds.
+_BOUNDS: list[tuple] = []
+
+
+def _bounds(norms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``norms`` kept off zero, and the fp16 first pass's error bound of each row: computed once
+    per version of ``norms`` (every message needs them, only an edit changes them)."""
+    version = None if norms.is_inference() else norms._version
+    last = _BOUNDS[0] if _BOUNDS else None
+    if version is None or last is None or last[0] is not norms or last[1] != version:
+        with torch.inference_mode(False):  # usable outside inference mode too
+            bounds = norms.clamp(min=1e-12), ops.HALF_PRECISION_ERROR * norms + 1e-6
+        last = (norms, version, bounds)
+        _BOUNDS[:] = [last]
+    return last[2]
