@@ -40,14 +40,14 @@ class IntentClassifier(IntentEditing):
     intent takes effect on the next message, with no retraining. All methods are thread-safe.
 
     Args:
-        encoder: Model name or path, ``"default"`` for the bundled all-MiniLM-L6-v2, or an
+        encoder: Model name or path, ``"default"`` for the shipped meta-learned MiniLM, or an
             object with ``name``, ``dim`` and ``encode(texts)``.
         head: ``"prototypical"`` or ``"matching"``.
         head_weights: ``None`` (parameter-free), or a directory written by ``intentmeta train``;
             no trained weights ship with the package.
         oos_threshold: ``"auto"``, a float, or ``None`` for no out-of-scope rejection.
         top_k: Number of intents listed in ``Prediction.scores``.
-        name_as_example: Count each intent's humanised name as one more example (BENCHMARKS.md).
+        name_as_example: Count a descriptive intent name as one more example (BENCHMARKS.md).
 
     Example:
         >>> clf = IntentClassifier()
@@ -65,7 +65,7 @@ class IntentClassifier(IntentEditing):
         oos_threshold: float | str | None = "auto",
         top_k: int = 5,
         head_config: HeadConfig | None = None,
-        name_as_example: bool = False,
+        name_as_example: bool = True,
     ) -> None:
         check_settings(oos_threshold, top_k, name_as_example)
         self.encoder: Encoder = (
@@ -75,7 +75,7 @@ class IntentClassifier(IntentEditing):
             **{**asdict(head_config or default_head_config(head)), "dim": self.encoder.dim}
         )
         self.config = ClassifierConfig(
-            encoder=self.encoder.name if not isinstance(encoder, str) else encoder,
+            encoder=self.encoder.name,  # what "default" resolved to, so a reload gets the same
             head=head,
             head_weights=None if head_weights is None else str(head_weights),
             oos_threshold=oos_threshold,
@@ -311,6 +311,7 @@ class IntentClassifier(IntentEditing):
                 embeddings=self._registry.embeddings(),
                 head_parameters=head_parameters(self.head),
                 head_buffers=buffers,
+                name_vectors=self._registry.named_positions(),
             )
             persistence.write_classifier(path, saved)
 
@@ -347,8 +348,7 @@ class IntentClassifier(IntentEditing):
             path: The registry directory.
             encoder: The encoder to use (a name, path or encoder object); required unless the
                 registry was made with the bundled one.
-            version: Load this kept version of the registry's history instead of the current
-                one (see :mod:`intentmeta.history`).
+            version: Load this kept version of the registry's history (:mod:`intentmeta.history`).
 
         Raises:
             RegistryError: If the directory is missing, damaged, incompatible, or names another
@@ -376,8 +376,8 @@ class IntentClassifier(IntentEditing):
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RegistryError(f"registry at {str(path)!r} is inconsistent: {error!r}") from None
         if saved.intents:
-            embeddings, buffers = saved.support_for(clf.encoder, where=path)
-            clf._replace(saved.intents, embeddings, head_buffers=buffers, head=clf.head)
+            embeddings, buffers, names = saved.support_for(clf.encoder, where=path)
+            clf._replace(saved.intents, embeddings, buffers, clf.head, names)
         return clf
 
     @classmethod

@@ -27,8 +27,8 @@ from intentmeta.validation import (
     check_examples,
     check_intent_name,
     check_texts,
+    descriptive_intent_name,
     group_by_intent,
-    humanise_intent_name,
     normalise_intent_name,
 )
 
@@ -206,10 +206,13 @@ class IntentEditing:
         name_vector = self._encode_name(new) if new != old else None
         with self._lock:
             intent = self._registry.get(old)
-            if new != old:
-                self._registry.rename(old, new)
-            if name_vector is not None:  # the name is an example: the class is rebuilt with it
+            if new == old:
+                return
+            self._registry.rename(old, new)
+            had_vector = self._registry.name_vectors.pop(intent.label, None) is not None
+            if name_vector is not None:
                 self._registry.name_vectors[intent.label] = name_vector
+            if name_vector is not None or had_vector:  # the name is an example: rebuild the class
                 self.head.remove_class(intent.label)
                 self.head.add_class(
                     intent.label, self._head_support(intent.label, intent.embeddings)
@@ -264,8 +267,10 @@ class IntentEditing:
         embeddings: torch.Tensor,
         head_buffers: dict[str, torch.Tensor] | None = None,
         head: FewShotHead | None = None,
+        names: dict[int, torch.Tensor] | None = None,
     ) -> None:
-        """Swap in new intents; ``(n_examples, dim)`` ``embeddings`` rows follow ``grouped``.
+        """Swap in new intents; ``(n_examples, dim)`` ``embeddings`` rows follow ``grouped``;
+        ``names``: saved name examples by intent position (else encoded when used).
 
         Saved ``head_buffers`` (classes numbered by intent position) restore the head exactly;
         missing or unfit, the support set is processed anew. ``load`` passes the ``head`` it
@@ -273,10 +278,11 @@ class IntentEditing:
         """
         counts = [len(group) for group in grouped.values()]
         labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
-        names = [self._encode_name(name) for name in grouped]  # label i is intent i
-        support = torch.cat([embeddings, *names]) if names and names[0] is not None else embeddings
-        if len(support) > len(embeddings):
-            labels = torch.cat([labels, torch.arange(len(counts))])  # (n_examples + n_intents,)
+        if not names or not self.config.name_as_example:  # label i is intent i
+            names = self._encode_names(list(grouped))
+        named = sorted(names)
+        support = torch.cat([embeddings, *(names[label] for label in named)])
+        labels = torch.cat([labels, torch.tensor(named, dtype=labels.dtype)])  # (n + n_named,)
         new_head = head if head is not None else self._blank_head()
         adaptation = None
         if not new_head.restore_support(head_buffers, len(counts)):
@@ -286,18 +292,23 @@ class IntentEditing:
             self.head = new_head
             self.adaptation = adaptation
             self._registry.replace_all(grouped, embeddings, new_head.classes.tolist())
-            self._registry.name_vectors = {
-                label: vector for label, vector in enumerate(names) if vector is not None
-            }
+            self._registry.name_vectors = dict(names)
             self.oos.reset(
                 {intent.label: intent.embeddings for _, intent in self._registry.items()}
             )
 
     def _encode_name(self, name: str) -> torch.Tensor | None:
-        """``(1, dim)`` embedding of the humanised name, or ``None`` unless ``name_as_example``."""
-        if not self.config.name_as_example:
-            return None
-        return self.encoder.encode([humanise_intent_name(name)])
+        """``(1, dim)`` embedding of the humanised name; ``None`` unless ``name_as_example`` and
+        the name describes its intent (:func:`~intentmeta.validation.descriptive_intent_name`)."""
+        text = descriptive_intent_name(name) if self.config.name_as_example else None
+        return None if text is None else self.encoder.encode([text])
+
+    def _encode_names(self, names: list[str]) -> dict[int, torch.Tensor]:
+        """``{position: (1, dim)}`` for the descriptive ones among ``names``, encoded at once."""
+        texts = {i: descriptive_intent_name(name) for i, name in enumerate(names)}
+        named = [i for i, text in texts.items() if text is not None and self.config.name_as_example]
+        vectors = self.encoder.encode([texts[i] for i in named]) if named else None
+        return {i: vectors[row : row + 1] for row, i in enumerate(named)}
 
     def _head_support(self, label: int, embeddings: torch.Tensor) -> torch.Tensor:
         """What the head learns an intent from: its examples, then its name if one is used."""

@@ -19,7 +19,6 @@ from typing import Any
 import torch
 
 from intentmeta.config import ClassifierConfig
-from intentmeta.encoder import BUNDLED_ENCODER
 from intentmeta.heads import HeadConfig
 from intentmeta.manifest_checks import (
     CLASSIFIER_RULES,
@@ -42,6 +41,7 @@ from intentmeta.registry_files import (
     write_atomically,
 )
 from intentmeta.rejection_rule import RejectionRule
+from intentmeta.shipped_encoders import LEGACY_DEFAULT, shipped_encoder
 from intentmeta.validation import check_examples, check_intent_name
 
 __all__ = [
@@ -113,6 +113,8 @@ class SavedClassifier:
         head_buffers: The head's support state, classes numbered by intent position, so a
             reload scores exactly as the saved classifier, even where intents were added one at
             a time after an adaptation that a reload would redo jointly.
+        name_vectors: ``(1, dim)`` embedding of each intent's name example (``name_as_example``)
+            by intent position, so a reload need not encode the names again.
     """
 
     config: dict[str, Any]
@@ -122,19 +124,21 @@ class SavedClassifier:
     embeddings: torch.Tensor | None = None
     head_parameters: dict[str, torch.Tensor] = field(default_factory=dict)
     head_buffers: dict[str, torch.Tensor] = field(default_factory=dict)
+    name_vectors: dict[int, torch.Tensor] = field(default_factory=dict)
 
     def support_for(
         self, encoder: Any, where: str | os.PathLike
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
-        """The examples' embeddings for ``encoder``, and the head state if still valid.
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None, dict[int, torch.Tensor] | None]:
+        """The examples' embeddings for ``encoder``, and the head state and name vectors if
+        still valid.
 
         The stored embeddings and head state are re-used when ``encoder`` (``name``, ``dim``,
         ``encode``) is the one that made them; otherwise the examples are encoded again and the
         head must process them anew (``None``).
 
         Returns:
-            ``(n_examples, dim)`` float embeddings, rows following :attr:`intents`, and the
-            head buffers or ``None``.
+            ``(n_examples, dim)`` float embeddings, rows following :attr:`intents`; the head
+            buffers and the name vectors, or ``None`` for each.
 
         Raises:
             RegistryError: If the stored embeddings do not fit the examples and the encoder.
@@ -152,7 +156,9 @@ class SavedClassifier:
                 f"{tuple(embeddings.shape)}, expected ({n_examples}, {encoder.dim}): it belongs "
                 "to another encoder"
             )
-        return embeddings.float(), self.head_buffers if same_encoder else None
+        if not same_encoder:
+            return embeddings.float(), None, None
+        return embeddings.float(), self.head_buffers, self.name_vectors
 
 
 def write_classifier(directory: str | os.PathLike, saved: SavedClassifier) -> Path:
@@ -167,6 +173,9 @@ def write_classifier(directory: str | os.PathLike, saved: SavedClassifier) -> Pa
     if saved.intents:
         tensors["embeddings"] = saved.embeddings
         tensors.update({f"head_buffer.{k}": v for k, v in saved.head_buffers.items()})
+    if saved.name_vectors:
+        tensors["names.positions"] = torch.tensor(list(saved.name_vectors), dtype=torch.long)
+        tensors["names.vectors"] = torch.cat(list(saved.name_vectors.values()))  # (n_named, dim)
     return save_registry(directory, manifest, tensors)
 
 
@@ -198,7 +207,20 @@ def read_classifier(directory: str | os.PathLike, reserved: Iterable[str] = ()) 
         embeddings=tensors.get("embeddings"),
         head_parameters={k[5:]: v for k, v in tensors.items() if k.startswith("head.")},
         head_buffers={k[12:]: v for k, v in tensors.items() if k.startswith("head_buffer.")},
+        name_vectors=_name_vectors(tensors, len(intents), directory),
     )
+
+
+def _name_vectors(
+    tensors: dict[str, torch.Tensor], n_intents: int, where: str | os.PathLike
+) -> dict[int, torch.Tensor]:
+    """The saved name examples by intent position (none in registries older than them)."""
+    positions, vectors = tensors.get("names.positions"), tensors.get("names.vectors")
+    if positions is None or vectors is None:
+        return {}
+    if len(positions) != len(vectors) or not all(0 <= p < n_intents for p in positions.tolist()):
+        raise RegistryError(f"registry at {str(where)!r} has inconsistent name vectors")
+    return {int(p): vectors[i : i + 1].float() for i, p in enumerate(positions.tolist())}
 
 
 #: ClassifierConfig fields newer than some saved registries, with the behaviour those had.
@@ -267,13 +289,16 @@ def read_out_of_scope_state(value: object) -> dict[str, Any] | None:
 
 
 def saved_encoder(name: str, where: str | os.PathLike) -> str:
-    """The encoder a registry may load by itself: only the bundled one, which needs no network.
+    """The encoder a registry may load by itself: only a shipped one, which needs no network.
 
     Raises:
         RegistryError: If the registry names any other encoder.
     """
-    if name in ("default", BUNDLED_ENCODER):
-        return "default"  # recorded by its Hub name, loaded from the package, offline
+    if name == "default":  # saved before the meta-learned encoder shipped: the off-the-shelf one
+        return LEGACY_DEFAULT
+    shipped = shipped_encoder(name)
+    if shipped is not None:
+        return shipped.name  # one of the encoders in the package, loaded offline
     raise RegistryError(
         f"registry at {str(where)!r} was made with the encoder {name!r}; loading never reads an "
         "encoder a registry names (it could be any file or download), so pass it yourself: "

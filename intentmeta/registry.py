@@ -159,6 +159,11 @@ class IntentRegistry:
         labels = self.column_labels
         return chosen, runner_up, [labels[column] for column in best.tolist()]
 
+    def named_positions(self) -> dict[int, torch.Tensor]:
+        """Each name example's ``(1, dim)`` vector by its intent's position (what a save keeps)."""
+        position = {intent.label: i for i, intent in enumerate(self._intents.values())}
+        return {position[label]: vector for label, vector in self.name_vectors.items()}
+
     def owners(self) -> torch.Tensor:
         """``(n_examples,)`` position (in the order added) of each row of :meth:`embeddings`."""
         counts = torch.tensor(

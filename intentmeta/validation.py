@@ -221,3 +221,42 @@ def humanise_intent_name(name: str) -> str:
     'card payment not recognised'
     """
     return " ".join(re.sub(r"[_\-.]+", " ", name).split()).lower()
+
+
+#: Words that name no intent by themselves: placeholders such as "intent_17" or "new_class_2".
+PLACEHOLDER_WORDS = frozenset(
+    [
+        "intent",
+        "intents",
+        "class",
+        "label",
+        "category",
+        "topic",
+        "type",
+        "other",
+        "misc",
+        "new",
+        "test",
+        "unknown",
+        "default",
+        "custom",
+        "untitled",
+        "none",
+    ]
+)
+
+
+def descriptive_intent_name(name: str) -> str | None:
+    """The humanised name when it describes its intent, else ``None``.
+
+    A name describes its intent when, besides numbers and placeholder words
+    (:data:`PLACEHOLDER_WORDS`), it holds a word of two letters or more.
+
+    >>> descriptive_intent_name("track_order")
+    'track order'
+    >>> descriptive_intent_name("intent_17") is None
+    True
+    """
+    text = humanise_intent_name(name)
+    words = re.findall(r"[^\W\d_]{2,}", text)
+    return text if any(word not in PLACEHOLDER_WORDS for word in words) else None

@@ -192,7 +192,7 @@ def test_adaptation_reports_every_step_run_on_a_small_registry(fake_encoder, toy
     texts = [text for examples in toy_intents.values() for text in examples]
     labels = [name for name, examples in toy_intents.items() for _ in examples]
     clf = IntentClassifier(encoder=fake_encoder).fit(texts, labels)
-    assert clf.adaptation == Adaptation(steps=100, blocks=1, intents=3, examples=9)
+    assert clf.adaptation == Adaptation(steps=100, blocks=1, intents=3, examples=12)  # 9 + 3 names
     assert clf.adapt() == clf.adaptation
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intentmeta import IntentClassifier
-from intentmeta.validation import humanise_intent_name
+from intentmeta.validation import descriptive_intent_name, humanise_intent_name
 
 INTENTS = {  # examples that never say the intent's own words
     "cancel_subscription": ["stop charging me every month", "end my plan"],
@@ -86,3 +86,39 @@ def test_registries_saved_before_the_setting_existed_still_load(fake_encoder, tm
     loaded = IntentClassifier.load(tmp_path / "registry", encoder=fake_encoder)
     assert loaded.config.name_as_example is False
     assert loaded.intents == clf.intents
+
+
+def test_names_count_by_default_but_opaque_names_never(fake_encoder):
+    clf = IntentClassifier(encoder=fake_encoder, oos_threshold=None)
+    assert clf.config.name_as_example is True
+    clf.add_intent("reset_password", INTENTS["reset_password"])
+    clf.add_intent("intent_17", INTENTS["cancel_subscription"])
+    assert list(clf._registry.name_vectors) == [clf._registry.get("reset_password").label]
+    texts = [t for examples in INTENTS.values() for t in examples]
+    clf.fit(texts, ["intent_2"] * 2 + ["reset_password"] * 2)
+    assert list(clf._registry.name_vectors) == [clf._registry.get("reset_password").label]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("track_order", "track order"),
+        ("Billing-Q3", "billing q3"),
+        ("intent_17", None),
+        ("New class 2", None),
+        ("A1", None),
+        ("退款", "退款"),
+    ],
+)
+def test_a_name_is_descriptive_when_it_has_a_word_beyond_placeholders(name, expected):
+    assert descriptive_intent_name(name) == expected
+
+
+def test_renaming_to_an_opaque_name_drops_the_name_example(fake_encoder):
+    clf = fitted(fake_encoder, True, one_by_one=True)
+    label = clf._registry.get("reset_password").label
+    clf.rename_intent("reset_password", "intent_9")
+    assert label not in clf._registry.name_vectors
+    assert clf.classify("i forgot how to log in").intent == "intent_9"
+    clf.rename_intent("intent_9", "unlock_account")
+    assert label in clf._registry.name_vectors

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from intentmeta.research.evaluate import EvalConfig, evaluate
+from intentmeta.research.evaluate import METHODS, NAMES_SUFFIX, EvalConfig, evaluate
 from intentmeta.research.evaluate_report import format_table, plot_accuracy, save_results
 
 DATASETS = {"BANKING77": "banking77", "CLINC150": "clinc150"}
@@ -104,6 +104,7 @@ def main() -> None:
         episodes=args.episodes,
         split=args.split,
         validation=args.validation,
+        methods=[*METHODS, "default" + NAMES_SUFFIX],  # the last: the classifier as shipped
     )
     results = {}
     for name, folder in DATASETS.items():

@@ -30,8 +30,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--methods",
         nargs="+",
-        default=["nearest_neighbour", "logistic_regression", "prototypical", "matching", "default"],
-        help="methods compared",
+        default=[
+            *("nearest_neighbour", "logistic_regression", "prototypical", "matching"),
+            *("default", "default+names"),
+        ],
+        help="methods compared (<method>+names: with each intent's name as one more example)",
     )
     parser.add_argument("--split", default="test", help="evaluation split (test, val)")
     parser.add_argument(

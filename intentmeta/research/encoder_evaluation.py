@@ -28,7 +28,6 @@ from intentmeta.research.data import IntentDataset, holdout_split, load_dataset
 from intentmeta.research.embedding_cache import cached_encode
 from intentmeta.research.episodes import sample_k_shot
 from intentmeta.research.statistics import mean_ci
-from intentmeta.validation import humanise_intent_name
 
 
 @dataclass
@@ -95,41 +94,19 @@ def evaluate_encoder(
     pool = torch.zeros(len(train), vectors.shape[1])  # (n_train, dim); unused rows stay 0
     pool[needed] = vectors
     query_x = cached_encode(encoder, queries.texts, cache_dir, progress)  # (n_query, dim)
-    intents = sorted(set(train.labels))
-    names = cached_encode(
-        encoder, [humanise_intent_name(i) for i in intents], cache_dir, False
-    )  # (C, dim)
-    methods = {name: _with_names(name, names) for name in config.methods}
-    evaluate.METHODS.update(methods)
-    try:
-        eval_config = evaluate.EvalConfig(
-            shots=config.shots, seeds=config.seeds, methods=list(methods)
-        )
-        return evaluate.full_class_eval(
-            pool, train.labels, query_x, queries.labels, eval_config, progress
-        )
-    finally:
-        for name in methods:
-            if "+names" in name:
-                evaluate.METHODS.pop(name, None)
+    names = evaluate.IntentNames.of(
+        sorted(set(train.labels)), lambda texts: cached_encode(encoder, texts, cache_dir, False)
+    )
+    eval_config = evaluate.EvalConfig(
+        shots=config.shots, seeds=config.seeds, methods=config.methods
+    )
+    return evaluate.full_class_eval(
+        pool, train.labels, query_x, queries.labels, eval_config, progress, names=names
+    )
 
 
 def _rows(train: IntentDataset, k: int, seed: int) -> list[int]:
     return sample_k_shot(train.labels, k, seed)
-
-
-def _with_names(method: str, names: torch.Tensor):
-    """``method``, or with ``+names`` the method seeing each intent's name as one more example."""
-    base = evaluate.METHODS[method.removesuffix("+names")]
-    if not method.endswith("+names"):
-        return base
-
-    def predict(support, labels, queries, n_classes) -> torch.Tensor:
-        support = torch.cat([support, names])  # (n_support + C, dim)
-        labels = torch.cat([labels, torch.arange(n_classes)])
-        return base(support, labels, queries, n_classes)
-
-    return predict
 
 
 def paired_differences(results: dict[str, dict], shots: Sequence[int]) -> dict:

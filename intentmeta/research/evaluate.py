@@ -171,12 +171,60 @@ METHODS: dict[str, Method] = {
 }
 
 
-def _method(name: str, config: EvalConfig) -> Method:
-    if name not in METHODS:
+def _method(name: str, config: EvalConfig, names: IntentNames | None = None) -> Method:
+    base = name.removesuffix(NAMES_SUFFIX)
+    if base not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose among {sorted(METHODS)}")
-    if name == "logistic_regression":
-        return lambda s, y, q, n: logistic_regression(s, y, q, n, c=config.lr_c)
-    return METHODS[name]
+    method = METHODS[base]
+    if base == "logistic_regression":
+        method = functools.partial(logistic_regression, c=config.lr_c)
+    if name == base:
+        return method
+    if names is None:
+        raise ValueError(f"{name!r} needs the intents' names (full_class_eval(names=...))")
+    return with_names(method, names)
+
+
+#: A method name ending in this sees each intent's descriptive name as one more example.
+NAMES_SUFFIX = "+names"
+
+
+@dataclass
+class IntentNames:
+    """Embeddings of the intents' descriptive names (what ``name_as_example`` adds).
+
+    Attributes:
+        vectors: ``(n_named, dim)`` name embeddings.
+        classes: ``(n_named,)`` the class index of each.
+    """
+
+    vectors: torch.Tensor
+    classes: torch.Tensor
+
+    @classmethod
+    def of(cls, intents: Sequence[str], encode: Callable[[list[str]], torch.Tensor]):
+        """The descriptive names among ``intents`` (class ``c`` is ``intents[c]``), encoded."""
+        from intentmeta.validation import descriptive_intent_name
+
+        texts = {c: descriptive_intent_name(intent) for c, intent in enumerate(intents)}
+        named = [c for c, text in texts.items() if text is not None]
+        vectors = encode([texts[c] for c in named]) if named else torch.empty(0, 0)
+        return cls(vectors, torch.tensor(named, dtype=torch.long))
+
+
+def with_names(method: Method, names: IntentNames) -> Method:
+    """``method`` with each named intent's name appended to the support set, as
+    ``IntentClassifier(name_as_example=True)`` appends it to the head's support."""
+
+    if not len(names.classes):
+        return method
+
+    def predict(support, labels, queries, n_classes) -> torch.Tensor:
+        support = torch.cat([support, names.vectors])  # (n_support + n_named, dim)
+        labels = torch.cat([labels, names.classes.to(labels.dtype)])
+        return method(support, labels, queries, n_classes)
+
+    return predict
 
 
 # ---------------------------------------------------------------------------------- protocols
@@ -188,6 +236,7 @@ def full_class_eval(
     config: EvalConfig,
     progress: bool = True,
     methods: Mapping[str, Method] | None = None,
+    names: IntentNames | None = None,
 ) -> dict[str, dict[str, dict]]:
     """Full-class K-shot accuracy and macro-F1 of every method, per K, over seeds.
 
@@ -199,6 +248,8 @@ def full_class_eval(
         config: Shots, seeds and methods.
         progress: Show a progress bar over (K, seed) pairs.
         methods: Methods by name to compare instead of ``config.methods`` (settings sweeps).
+        names: The intents' name embeddings (classes numbered in sorted intent order), for
+            methods named ``<method>+names``.
 
     Returns:
         ``{str(K): {method: {"accuracy": summary, "macro_f1": summary}}}``, each summary a dict
@@ -216,7 +267,7 @@ def full_class_eval(
     jobs = [(k, seed) for k in config.shots for seed in range(config.seeds)]
     for k, seed in tqdm(jobs, desc="full-class K-shot", disable=not progress):
         rows = torch.tensor(sample_k_shot(pool_labels, k, seed))
-        chosen = methods or {name: _method(name, config) for name in config.methods}
+        chosen = methods or {name: _method(name, config, names) for name in config.methods}
         for name, method in chosen.items():
             predicted = method(support_pool[rows], pool_y[rows], queries, len(intents)).numpy()
             entry = scores.setdefault(str(k), {}).setdefault(name, {"accuracy": [], "macro_f1": []})
@@ -256,7 +307,7 @@ def episodic_eval(
     sampler = EpisodeSampler(
         labels, config.n_way, k_shot, config.n_query, seed=seed, n_episodes=config.episodes
     )
-    accuracy: dict[str, list[float]] = {name: [] for name in config.methods}
+    accuracy: dict[str, list[float]] = {name: [] for name in _without_names(config.methods)}
     bar = tqdm(sampler, desc=f"{config.n_way}-way {k_shot}-shot", disable=not progress)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # episode-sized tensors: thread start-up would dominate
@@ -268,12 +319,17 @@ def episodic_eval(
     return {name: {"accuracy": summary(values)} for name, values in accuracy.items()}
 
 
+def _without_names(methods: Sequence[str]) -> list[str]:
+    """Episodes draw anonymous classes: methods that read the intents' names sit them out."""
+    return [name for name in methods if not name.endswith(NAMES_SUFFIX)]
+
+
 def _score_episode(embeddings, episode, config: EvalConfig, accuracy: dict) -> None:
     support = embeddings[episode.support_indices]  # (n_way * k_shot, dim)
     queries = embeddings[episode.query_indices]  # (n_way * n_query, dim)
     support_y = torch.tensor(episode.support_labels)
     truth = torch.tensor(episode.query_labels)
-    for name in config.methods:
+    for name in _without_names(config.methods):
         predicted = _method(name, config)(support, support_y, queries, config.n_way)
         accuracy[name].append(100 * float((predicted == truth).float().mean()))
 
@@ -303,14 +359,19 @@ def evaluate(
 
     config = config or EvalConfig()
     if encoder is None:
-        from intentmeta.encoder import shared_encoder
+        from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
 
-        encoder = shared_encoder()
+        encoder = off_the_shelf_encoder()
     train, evaluation = train_and_evaluation(source, config.split, config.validation)
     started = time.time()
     train_x = cached_encode(encoder, train.texts, cache_dir, progress)  # (n_train, dim)
     eval_x = cached_encode(encoder, evaluation.texts, cache_dir, progress)  # (n_eval, dim)
-    full = full_class_eval(train_x, train.labels, eval_x, evaluation.labels, config, progress)
+    names = IntentNames.of(
+        sorted(set(train.labels)), lambda texts: cached_encode(encoder, texts, cache_dir, False)
+    )
+    full = full_class_eval(
+        train_x, train.labels, eval_x, evaluation.labels, config, progress, names=names
+    )
     held_out = set(meta_split(train.intents)[2])
     rows = [i for i, label in enumerate(evaluation.labels) if label in held_out]
     episodic = {}
