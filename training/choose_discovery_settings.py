@@ -20,7 +20,7 @@ import time
 
 from intentmeta import IntentClassifier
 from intentmeta.discovery import DiscoveryConfig, discover
-from intentmeta.encoder import shared_encoder
+from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
 from intentmeta.research.data import holdout_split, load_dataset
 from intentmeta.research.embedding_cache import cached_encode
 from intentmeta.research.episodes import sample_k_shot
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["banking77", "clinc150"])
     parser.add_argument("--estimators", nargs="*", type=json.loads, default=ESTIMATORS)
     args = parser.parse_args()
-    encoder = shared_encoder()
+    encoder = off_the_shelf_encoder()
     results = {}
     for name, train, val in validation_sets(args.data):
         if name not in args.sets:

@@ -27,8 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from intentmeta.config import default_head_config
-from intentmeta.encoder import shared_encoder
 from intentmeta.heads import HeadConfig
+from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
 from intentmeta.research.data import holdout_split, load_dataset
 from intentmeta.research.embedding_cache import cached_encode
 from intentmeta.research.evaluate import (
@@ -96,7 +96,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    encoder = shared_encoder()
+    encoder = off_the_shelf_encoder()
     config = EvalConfig(shots=[5, 10], seeds=args.seeds)
     candidates = methods()
     means: dict[str, list[float]] = {name: [] for name in candidates}

@@ -11,8 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from intentmeta.encoder import shared_encoder
-from intentmeta.research.benchmark_encoders import LayerEncoder
+from intentmeta.research.benchmark_encoders import LayerEncoder, off_the_shelf_encoder
 from intentmeta.research.embedding_cache import cached_encode
 
 
@@ -32,7 +31,7 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--layer", type=int, default=3)
     args = parser.parse_args()
-    encoder = shared_encoder()
+    encoder = off_the_shelf_encoder()
     texts = all_texts(Path(args.data))
     cached_encode(encoder, texts, progress=True)
     cached_encode(LayerEncoder(args.layer, encoder), texts, progress=True)

@@ -7,9 +7,10 @@
 ``--setting test``: each data set's test split, with the encoder trained on the *other* data set
 (the script refuses an encoder whose ``training.json`` lists the data set it reports on).
 ``--setting heldout``: each encoder on the intents its own training run held out (validation:
-what the recipe is chosen on). ``--setting validation``: the off-the-shelf encoder only, all
-intents, CLINC150 ``val`` and 30% of BANKING77's ``train`` rows held out (for choosing classifier
-options such as ``+names``).
+what the recipe is chosen on). ``--setting validation``: all intents, CLINC150 ``val`` and 30% of
+BANKING77's ``train`` rows held out: the off-the-shelf encoder (for choosing classifier options such
+as ``+names``) and, when given, the encoder trained on the *other* data set (for choosing the
+encoder recipe across data sets, see ``training/choose_encoder_recipe.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from intentmeta.research.encoder_evaluation import (
     paired_differences,
     table,
 )
+from intentmeta.shipped_encoders import OFF_THE_SHELF
 
 DATASETS = ("banking77", "clinc150")
 
@@ -47,6 +49,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", default="results/encoder_transfer.json")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="validation: evaluate only the given encoders, not the off-the-shelf one",
+    )
     return parser.parse_args()
 
 
@@ -73,10 +80,17 @@ def main() -> int:
                 queries = load_dataset(source, "val")
             else:
                 train, queries = holdout_split(train, 0.3)
-            encoder = SentenceEncoder(EncoderConfig(model="default"))
-            results[f"{dataset} validation"] = {
-                "off-the-shelf": evaluate_encoder(encoder, train, queries, config, args.cache_dir)
-            }
+            name = f"{dataset} validation"
+            results[name] = {}
+            models = [("off-the-shelf", OFF_THE_SHELF)]
+            if run is not None:
+                check_never_seen(Path(run), dataset)
+                models += [("meta-learned", str(run))]
+            for label, model in models[1 if args.skip_baseline else 0 :]:
+                encoder = SentenceEncoder(EncoderConfig(model=model))
+                results[name][label] = evaluate_encoder(
+                    encoder, train, queries, config, args.cache_dir
+                )
             continue
         if run is None:
             continue
@@ -91,7 +105,7 @@ def main() -> int:
             train, queries = heldout_splits(source, run / "training.json")
             name = f"{Path(trained_on).name} held-out"
         results[name] = {}
-        for label, model in (("off-the-shelf", "default"), ("meta-learned", str(run))):
+        for label, model in (("off-the-shelf", OFF_THE_SHELF), ("meta-learned", str(run))):
             encoder = SentenceEncoder(EncoderConfig(model=model))
             results[name][label] = evaluate_encoder(encoder, train, queries, config, args.cache_dir)
             print(

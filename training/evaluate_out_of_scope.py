@@ -40,11 +40,12 @@ def time_add_intent(train: dict[str, list[str]], n_intents: int = 1000, repeats:
     detector's share: the per-intent statistics and the first decision's lazy global update.
     """
     from intentmeta import IntentClassifier
+    from intentmeta.shipped_encoders import OFF_THE_SHELF
 
     pool = [text for texts in train.values() for text in texts]
     texts = [pool[i % len(pool)] for i in range(n_intents * 10)]
     labels = [f"intent_{i // 10}" for i in range(n_intents * 10)]
-    clf = IntentClassifier(oos_threshold="auto").fit(texts, labels)
+    clf = IntentClassifier(encoder=OFF_THE_SHELF, oos_threshold="auto").fit(texts, labels)
     clf.classify("warm up")
     total, calibration = [], []
     for repeat in range(repeats):

@@ -21,8 +21,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 
 from intentmeta.config import default_head_config
-from intentmeta.encoder import shared_encoder
 from intentmeta.heads import build_head
+from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
 from intentmeta.research.data import load_dataset
 from intentmeta.research.embedding_cache import cached_encode
 from intentmeta.research.episodes import sample_k_shot
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    encoder = shared_encoder()
+    encoder = off_the_shelf_encoder()
     train = load_dataset(f"{args.data}/clinc150", "train")
     val = load_dataset(f"{args.data}/clinc150", "val")
     intents = sorted(set(train.labels))

@@ -29,7 +29,7 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that only encoder training has."""
     group = parser.add_argument_group("encoder training (with --encoder)")
     add = group.add_argument
-    add("--base", default="default", help="model to start from (default: bundled MiniLM)")
+    add("--base", default="all-MiniLM-L6-v2", help="model to start from (off-the-shelf MiniLM)")
     add("--temperature", type=float, default=0.05, help="cosine logits are divided by it")
     add("--top-layers", type=int, help="transformer layers that train, from the top (all)")
     add("--train-embeddings", action="store_true", help="train the token embeddings too")
@@ -50,7 +50,6 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train_encoder(args: argparse.Namespace) -> int:
     """Train, save the model directory, its JSONL log and learning curve; print a summary."""
-    from intentmeta.encoder import bundled_model_dir
     from intentmeta.research.encoder_export import load_base, plot_learning_curve, save_encoder
     from intentmeta.research.encoder_training import (
         EncoderTrainingConfig,
@@ -58,6 +57,7 @@ def run_train_encoder(args: argparse.Namespace) -> int:
         train_encoder,
     )
     from intentmeta.research.encoder_training_data import PoolConfig, training_data
+    from intentmeta.shipped_encoders import OFF_THE_SHELF, shipped_encoder
 
     shared = {key: getattr(args, key) for key in ENCODER_DEFAULTS}
     shared = {k: ENCODER_DEFAULTS[k] if v is None else v for k, v in shared.items()}
@@ -89,7 +89,8 @@ def run_train_encoder(args: argparse.Namespace) -> int:
         config.probe_queries,
         config.probe_seeds,
     )
-    base = bundled_model_dir() if args.base == "default" else args.base
+    shipped = shipped_encoder(args.base)
+    base = shipped.tokenizer if shipped and shipped.name == OFF_THE_SHELF else args.base
     model, tokenizer = load_base(base)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

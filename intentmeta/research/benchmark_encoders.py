@@ -111,11 +111,23 @@ def cached_table_encoder(
     return TableEncoder(encoder.name, found)
 
 
+def off_the_shelf_encoder():
+    """The published all-MiniLM-L6-v2, which never saw BANKING77 or CLINC150: what research
+    figures on those data sets use (the shipped meta-learned encoder trained on both)."""
+    from intentmeta.encoder import EncoderConfig, shared_encoder
+    from intentmeta.shipped_encoders import OFF_THE_SHELF
+
+    return shared_encoder(EncoderConfig(model=OFF_THE_SHELF))
+
+
 def load_encoder(name: str):
-    """The encoder of ``OpenConfig.encoder``: ``"default"`` (the bundled model), ``"layerN"``
-    (its first N layers), or any other Hugging Face model name or local path."""
+    """The encoder of ``OpenConfig.encoder``: ``"default"`` (the off-the-shelf MiniLM, see
+    :func:`off_the_shelf_encoder`), ``"layerN"`` (its first N layers), or any other Hugging Face
+    model name or local path."""
     from intentmeta.encoder import EncoderConfig, shared_encoder
 
+    if name == "default":
+        return off_the_shelf_encoder()
     if name.startswith("layer") and name[5:].isdigit():
-        return LayerEncoder(int(name[5:]), shared_encoder())
+        return LayerEncoder(int(name[5:]), off_the_shelf_encoder())
     return shared_encoder(EncoderConfig(model=name))

@@ -206,9 +206,9 @@ def evaluate_discovery(
 
     config = config or DiscoveryEvalConfig()
     if encoder is None:
-        from intentmeta.encoder import shared_encoder
+        from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
 
-        encoder = shared_encoder()
+        encoder = off_the_shelf_encoder()
     train, evaluation = train_and_evaluation(source, config.split, config.validation)
     started = time.time()
     all_texts = list(dict.fromkeys(train.texts + evaluation.texts))

@@ -118,15 +118,17 @@ def evaluate_mislabels(
         cache_dir: Embedding cache directory.
         encoder: An encoder with ``name``, ``dim``, ``encode``; ``None`` loads the bundled one.
     """
-    from intentmeta.encoder import shared_encoder
     from intentmeta.report import ReportConfig
+    from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
     from intentmeta.research.embedding_cache import cached_encode
 
     config = config or MislabelConfig()
     started = time.time()
     train, evaluation = load_dataset(source, "train"), load_dataset(source, config.split)
     texts = list(dict.fromkeys(train.texts + evaluation.texts))
-    encoder = LookupEncoder(texts, cached_encode(encoder or shared_encoder(), texts, cache_dir))
+    encoder = LookupEncoder(
+        texts, cached_encode(encoder or off_the_shelf_encoder(), texts, cache_dir)
+    )
     runs = [_one_registry(train, evaluation, encoder, s, config) for s in range(config.seeds)]
 
     def summary(values):

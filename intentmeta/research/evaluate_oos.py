@@ -156,15 +156,14 @@ def evaluate_out_of_scope(
     Returns:
         The record: settings, summary (mean and 95% CI), per-seed figures, machine and date.
     """
-    from intentmeta.encoder import shared_encoder
-    from intentmeta.research.benchmark_encoders import cached_table_encoder
+    from intentmeta.research.benchmark_encoders import cached_table_encoder, off_the_shelf_encoder
     from intentmeta.research.evaluate_open import refuse_fitting_on_test
 
     refuse_fitting_on_test(config.split, fit)
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
     texts = [*split.texts, *split.oos_texts, *(t for group in train.values() for t in group)]
-    encoder = cached_table_encoder(shared_encoder(), texts, cache_dir)
+    encoder = cached_table_encoder(off_the_shelf_encoder(), texts, cache_dir)
     started = time.perf_counter()
     runs = [
         run_seed(encoder, split, train, config.shots, seed, config.threshold)
@@ -203,13 +202,12 @@ def evaluate_out_of_scope(
 
 def _fit_on_validation(data: str | Path, table) -> dict:
     """The rule fitted on CLINC150 ``val`` episodes alone (``--fit-confidence``)."""
-    from intentmeta.encoder import shared_encoder
-    from intentmeta.research.benchmark_encoders import cached_table_encoder
+    from intentmeta.research.benchmark_encoders import cached_table_encoder, off_the_shelf_encoder
     from intentmeta.research.evaluate_open import load_pool
     from intentmeta.research.rule_fitting import FitConfig, fit_rule
 
     pool = load_pool(data, "val")
-    val_table = cached_table_encoder(shared_encoder(), pool.texts())
+    val_table = cached_table_encoder(off_the_shelf_encoder(), pool.texts())
     return fit_rule({"clinc150": pool}, {"clinc150": val_table}, FitConfig(), table.name).state()
 
 

@@ -69,10 +69,10 @@ def split_intents(
 
 def encode_dataset(data: IntentDataset, cache_dir: str | None = None) -> Arrays:
     """Cached frozen-encoder embeddings of a data set, with its intents as integer labels."""
-    from intentmeta.encoder import shared_encoder
+    from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
     from intentmeta.research.embedding_cache import cached_encode
 
-    embeddings = cached_encode(shared_encoder(), data.texts, cache_dir)  # (n, dim)
+    embeddings = cached_encode(off_the_shelf_encoder(), data.texts, cache_dir)  # (n, dim)
     column = {intent: c for c, intent in enumerate(sorted(set(data.labels)))}
     return embeddings, torch.tensor([column[label] for label in data.labels])
 
@@ -127,6 +127,6 @@ def _names(text: str | None) -> list[str]:
 
 
 def _encoder_name() -> str:
-    from intentmeta.encoder import shared_encoder
+    from intentmeta.research.benchmark_encoders import off_the_shelf_encoder
 
-    return shared_encoder().name
+    return off_the_shelf_encoder().name
