@@ -55,7 +55,8 @@ train: install
 	bash training/train_all.sh $(DATA)
 
 # Meta-train the sentence encoder on both data sets' train splits with the shipped recipe
-# (BENCHMARKS.md, "Meta-learned encoder"); ENCODER_OUT receives a Hugging Face model directory.
+# (BENCHMARKS.md, "Meta-learned encoder"); ENCODER_OUT receives a Hugging Face model directory,
+# which `python training/ship_encoder.py $(ENCODER_OUT)` copies into the package.
 ENCODER_OUT ?= results/intentmeta-minilm
 train-encoder: install
 	$(VENV)/bin/intentmeta train --encoder --data $(DATA)/banking77 --data $(DATA)/clinc150 \
@@ -67,7 +68,8 @@ eval-encoder: install
 	$(VENV)/bin/intentmeta train --encoder --data $(DATA)/banking77 --out results/encoder-without-clinc150
 	$(PY) training/evaluate_encoder_transfer.py --data $(DATA) --setting test \
 		--banking77-encoder results/encoder-without-banking77 \
-		--clinc150-encoder results/encoder-without-clinc150 --out results/encoder_transfer.json
+		--clinc150-encoder results/encoder-without-clinc150 --out results/encoder_transfer.json \
+		--methods logistic_regression prototypical default default+names
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache results
