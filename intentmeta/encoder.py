@@ -223,8 +223,9 @@ def shared_encoder(config: EncoderConfig | None = None) -> SentenceEncoder:
         A loaded encoder, created on first use.
     """
     config = config or EncoderConfig()
+    shipped = shipped_encoder(config.model)  # "default" and its own name share one model
     key = (
-        config.model,
+        shipped.name if shipped else config.model,
         config.max_length,
         config.batch_size,
         config.cache_size,

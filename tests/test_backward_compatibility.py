@@ -48,7 +48,8 @@ def test_a_matching_registry_saved_before_its_steps_had_modules_loads_and_answer
     for prediction, saved in zip(
         clf.classify_batch(expected["texts"]), expected["predictions"], strict=True
     ):
-        assert prediction.intent == saved["intent"]
-        assert list(prediction.scores) == list(saved["scores"])
         assert prediction.scores == pytest.approx(saved["scores"], abs=1e-6)
+        best, runner_up = sorted(saved["scores"].values(), reverse=True)[:2]
+        if best - runner_up > 1e-6:  # "rain today" and "quantum sofa" tie: float order decides
+            assert prediction.intent == saved["intent"]
         assert prediction.similarity == pytest.approx(saved["similarity"], abs=1e-6)

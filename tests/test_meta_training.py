@@ -135,7 +135,9 @@ def test_classifier_uses_a_training_run_directory(fake_encoder, toy_intents, tmp
     }
     assert json.loads((tmp_path / "head.json").read_text())["training"]["episodes"] == 5
 
-    clf = IntentClassifier(encoder=fake_encoder, head_weights=tmp_path, oos_threshold=None)
+    clf = IntentClassifier(
+        encoder=fake_encoder, head_weights=tmp_path, oos_threshold=None, name_as_example=False
+    )
     for name, examples in toy_intents.items():
         clf.add_intent(name, examples)
     queries = fake_encoder.encode(["where is my parcel now", "hello hello"])

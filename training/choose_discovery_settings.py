@@ -65,7 +65,7 @@ def main() -> None:
             continue
         texts = list(dict.fromkeys(train.texts + val.texts))
         lookup = LookupEncoder(texts, cached_encode(encoder, texts, progress=False))
-        empty = IntentClassifier(encoder=lookup, oos_threshold=None)
+        empty = IntentClassifier(encoder=lookup, oos_threshold=None, name_as_example=False)
         k = len(set(val.labels))
         for settings in args.estimators:
             started = time.time()
@@ -81,7 +81,7 @@ def main() -> None:
                 known = sorted(random.Random(seed).sample(intents, len(intents) // 2))
                 part = train.subset(intents=known)
                 rows = sample_k_shot(part.labels, 10, seed=seed)
-                clf = IntentClassifier(encoder=lookup)
+                clf = IntentClassifier(encoder=lookup, name_as_example=False)
                 clf.fit([part.texts[i] for i in rows], safe_names([part.labels[i] for i in rows]))
                 found = discover(
                     clf,

@@ -144,7 +144,7 @@ def _unsupervised(texts, truth, encoder, k, estimators) -> dict[str, dict]:
     from intentmeta import IntentClassifier
     from intentmeta.discovery import DiscoveryConfig, discover
 
-    clf = IntentClassifier(encoder=encoder, oos_threshold=None)
+    clf = IntentClassifier(encoder=encoder, oos_threshold=None, name_as_example=False)
     rows = {}
     given = discover(clf, texts, n_groups=k)
     rows["ours, K given"] = _summarise([clustering_scores(truth, given.labels)])
@@ -173,7 +173,7 @@ def _semi_supervised(texts, truth, train, encoder, fraction, config) -> dict[str
         known = sorted(random.Random(seed).sample(intents, round(fraction * len(intents))))
         part = train.subset(intents=known)
         rows = sample_k_shot(part.labels, config.shots, seed=seed)
-        clf = IntentClassifier(encoder=encoder)  # automatic out-of-scope thresholds
+        clf = IntentClassifier(encoder=encoder, name_as_example=False)  # automatic rejection
         clf.fit([part.texts[i] for i in rows], safe_names([part.labels[i] for i in rows]))
         found = discover(clf, texts, n_groups=len(intents) - len(known))
         given.append(clustering_scores(truth, found.labels))

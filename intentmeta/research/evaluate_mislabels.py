@@ -52,7 +52,9 @@ def _accuracy(clf, texts: list[str], labels: list[str]) -> float:
 def _fit(encoder, texts, labels):
     from intentmeta import IntentClassifier
 
-    return IntentClassifier(encoder=encoder, oos_threshold=None).fit(texts, labels)
+    return IntentClassifier(encoder=encoder, oos_threshold=None, name_as_example=False).fit(
+        texts, labels
+    )
 
 
 def _one_registry(train, evaluation, encoder, seed: int, config: MislabelConfig) -> dict:

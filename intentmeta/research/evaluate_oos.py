@@ -158,11 +158,14 @@ def evaluate_out_of_scope(
     """
     from intentmeta.research.benchmark_encoders import cached_table_encoder, off_the_shelf_encoder
     from intentmeta.research.evaluate_open import refuse_fitting_on_test
+    from intentmeta.validation import descriptive_intent_name
 
     refuse_fitting_on_test(config.split, fit)
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
     texts = [*split.texts, *split.oos_texts, *(t for group in train.values() for t in group)]
+    names = [descriptive_intent_name(intent) for intent in train]  # what name_as_example encodes
+    texts += [name for name in names if name is not None]
     encoder = cached_table_encoder(off_the_shelf_encoder(), texts, cache_dir)
     started = time.perf_counter()
     runs = [
