@@ -126,3 +126,32 @@ def test_chosen_and_runner_up_equal_the_full_float32_product():
     assert torch.allclose(runner_up, others.max(dim=1).values, atol=1e-6)
     lone = ops.chosen_and_runner_up(queries[:2], rows[:1], rows[:1].half(), torch.zeros(2).long())
     assert torch.isinf(lone[1]).all()
+
+
+def test_one_message_gets_the_classes_of_the_full_computation():
+    head, generator = random_head(300, 4)
+    for query in torch.randn(12, 16, generator=generator):
+        assert_top_matches_full(head, query[None])  # the one-message path: no batch around it
+
+
+def test_fewer_classes_than_the_first_shortlist_are_all_scored_exactly():
+    head, generator = random_head(5, 3)  # 5 classes, a first shortlist of 8
+    queries = torch.randn(3, 16, generator=generator)
+    assert_top_matches_full(head, queries, k=3)
+    assert_top_matches_full(head, queries[:1], k=3)
+    with torch.inference_mode():
+        normaliser = head.top(queries[:1], 3).log_normaliser
+        assert torch.allclose(normaliser, head(queries[:1]).logsumexp(dim=1), atol=1e-5)
+
+
+def test_chosen_and_runner_up_of_one_query_equal_the_full_float32_product():
+    generator = torch.Generator().manual_seed(5)
+    rows = F.normalize(torch.randn(500, 32, generator=generator), dim=1)
+    for query in F.normalize(torch.randn(10, 32, generator=generator), dim=1):
+        full = query[None] @ rows.T  # (1, 500)
+        best = full.argmax(dim=1)
+        chosen, runner_up = ops.chosen_and_runner_up(query[None], rows, rows.half(), best)
+        assert torch.allclose(chosen, full[0, best], atol=1e-6)
+        assert torch.allclose(
+            runner_up, full.scatter(1, best[:, None], -torch.inf).max(), atol=1e-6
+        )
