@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -139,3 +140,19 @@ def test_the_scripts_refuse_fitting_on_test_before_loading_anything():
         )
         assert done.returncode != 0
         assert "test" in done.stderr and "refus" in done.stderr
+
+
+def test_an_encoder_is_refused_on_a_data_set_it_was_trained_on(tmp_path):
+    from intentmeta.research.benchmark_encoders import encoders_per_dataset
+    from intentmeta.shipped_encoders import META_LEARNED
+
+    run = tmp_path / "trained-on-banking77"
+    run.mkdir()
+    (run / "training.json").write_text(json.dumps({"sources": ["/data/banking77"]}))
+    assert encoders_per_dataset([f"clinc150={run}"]) == {"clinc150": str(run)}
+    with pytest.raises(SystemExit, match="trained on banking77"):
+        encoders_per_dataset([f"banking77={run}"])
+    with pytest.raises(SystemExit, match="trained on clinc150"):
+        encoders_per_dataset([f"clinc150={META_LEARNED}"])
+    with pytest.raises(SystemExit, match="DATA=ENCODER"):
+        encoders_per_dataset([str(run)])

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
+from intentmeta.research.benchmark_encoders import check_never_seen
 from intentmeta.research.data import holdout_split, load_dataset
 from intentmeta.research.encoder_evaluation import (
     TransferConfig,
@@ -55,13 +56,6 @@ def parse_args() -> argparse.Namespace:
         help="validation: evaluate only the given encoders, not the off-the-shelf one",
     )
     return parser.parse_args()
-
-
-def check_never_seen(run: Path, dataset: str) -> None:
-    """Refuse a test figure from an encoder trained on that data set."""
-    sources = json.loads((run / "training.json").read_text())["sources"]
-    if any(Path(source).name == dataset for source in sources):
-        raise SystemExit(f"{run} was trained on {dataset}: its {dataset} figures would be unfair")
 
 
 def main() -> int:

@@ -5,6 +5,11 @@
 Runs ``intentmeta.research.evaluate_open`` on BANKING77 and CLINC150 (plus CLINC150's own
 out-of-scope split) for each encoder and head asked, and writes one Markdown table per run.
 Embeddings come from the on-disk cache (``training/encode_open_intent.py`` fills it).
+
+``--encoder-for DATA=DIR`` embeds one data set with its own encoder (leave-one-data-set-out: the
+CLINC150-trained run for BANKING77, the BANKING77-trained one for CLINC150; an encoder whose
+``training.json`` lists the data set is refused). ``--rule`` takes a refitted rule's JSON or the
+name of an encoder whose shipped rule to use (``RejectionRule.for_encoder``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
+from intentmeta.research.benchmark_encoders import encoders_per_dataset
 from intentmeta.research.evaluate_open import OpenConfig, evaluate_open
 from intentmeta.research.evaluate_open_report import format_open_table, robustness_table
 
@@ -32,10 +38,12 @@ def main() -> None:
     parser.add_argument("--shots", type=int, nargs="+", default=[3, 5, 10, 20])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--encoders", nargs="+", default=["default"], help="default, layerN")
+    parser.add_argument("--encoder-for", action="append", default=[], metavar="DATA=ENCODER")
     parser.add_argument("--heads", nargs="+", default=["prototypical"])
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-oos", action="store_true", help="skip CLINC150's own oos split")
-    parser.add_argument("--rule", help="JSON of a rule refitted for the encoder")
+    parser.add_argument("--rule", help="JSON of a refitted rule, or an encoder name")
+    parser.add_argument("--tag", default="", help="added to the output files' names")
     parser.add_argument("--out", default="results/open")
     parser.add_argument(
         "--summarise", metavar="DIR", help="only print the robustness table of DIR/**/*.json"
@@ -50,9 +58,11 @@ def main() -> None:
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for encoder in args.encoders:
+    per_dataset = encoders_per_dataset(args.encoder_for)
+    for default_encoder in args.encoders:
         for head in args.heads:
             for name in args.sets:
+                encoder = per_dataset.get(name, default_encoder)
                 config = OpenConfig(
                     split=args.split,
                     ratios=args.ratios,
@@ -66,11 +76,13 @@ def main() -> None:
                 )
                 record = evaluate_open(Path(args.data) / name, config)
                 refit = "_refit" if args.rule else ""
-                stem = f"open_{name}_{encoder}{refit}_{head}_{args.split}"
+                label = Path(encoder).name if Path(encoder).is_dir() else encoder
+                stem = f"open_{name}_{label}{refit}{args.tag}_{head}_{args.split}"
                 (out / f"{stem}.json").write_text(json.dumps(record, indent=2))
                 table = format_open_table(record)
+                rule = f", rule {args.rule}" if args.rule else ""
                 header = (
-                    f"{name}, encoder {record['encoder']}, head {head}, split {args.split}, "
+                    f"{name}, encoder {record['encoder']}{rule}, head {head}, split {args.split}, "
                     f"{args.seeds} seeds, {record['machine']}, {record['date']}, "
                     f"{record['seconds']} s"
                 )

@@ -131,3 +131,43 @@ def load_encoder(name: str):
     if name.startswith("layer") and name[5:].isdigit():
         return LayerEncoder(int(name[5:]), off_the_shelf_encoder())
     return shared_encoder(EncoderConfig(model=name))
+
+
+def check_never_seen(run: str | Path, dataset: str) -> None:
+    """Refuse a figure on ``dataset`` from an encoder trained on it.
+
+    A model directory with a ``training.json`` (``intentmeta train --encoder``) must not list the
+    data set among its ``sources``; the shipped meta-learned encoder trained on every data set
+    here, so it is refused by name.
+
+    Raises:
+        SystemExit: If the encoder saw ``dataset``.
+    """
+    import json
+
+    from intentmeta.shipped_encoders import META_LEARNED, shipped_encoder
+
+    shipped = shipped_encoder(str(run)) if not Path(str(run)).is_dir() else None
+    if shipped is not None and shipped.name == META_LEARNED:
+        raise SystemExit(f"{run} was trained on {dataset}: its {dataset} figures would be unfair")
+    record = Path(str(run)) / "training.json"
+    sources = json.loads(record.read_text())["sources"] if record.is_file() else []
+    if any(Path(source).name == dataset for source in sources):
+        raise SystemExit(f"{run} was trained on {dataset}: its {dataset} figures would be unfair")
+
+
+def encoders_per_dataset(pairs: Sequence[str]) -> dict[str, str]:
+    """``["banking77=DIR", ...]`` (``--encoder-for``) -> ``{"banking77": "DIR"}``, each checked
+    with :func:`check_never_seen`.
+
+    >>> encoders_per_dataset(["clinc150=default"])
+    {'clinc150': 'default'}
+    """
+    chosen: dict[str, str] = {}
+    for pair in pairs:
+        dataset, separator, encoder = pair.partition("=")
+        if not separator or not dataset or not encoder:
+            raise SystemExit(f"--encoder-for takes DATA=ENCODER, not {pair!r}")
+        check_never_seen(encoder, dataset)
+        chosen[dataset] = encoder
+    return chosen
