@@ -65,10 +65,11 @@ class OutOfScopeDetector:
 
     Args:
         threshold: ``"auto"`` (the rule), a float cosine threshold, or ``None`` (never reject).
-        rule: The rule's weights and provenance; ``None`` uses the one fitted for the bundled
-            encoder.
-        encoder: Name of the encoder the embeddings come from (checked against the rule's
-            provenance).
+        rule: The rule's weights and provenance; ``None`` uses the one shipped for ``encoder``
+            (:meth:`RejectionRule.for_encoder`: the off-the-shelf MiniLM's for an encoder
+            without one of its own).
+        encoder: Name of the encoder the embeddings come from (chooses the shipped rule; checked
+            against the rule's provenance).
 
     Example:
         >>> detector = OutOfScopeDetector(0.5)
@@ -86,7 +87,7 @@ class OutOfScopeDetector:
         encoder: str = "",
     ) -> None:
         self.threshold = threshold
-        self._rule = rule or RejectionRule()
+        self._rule = rule or RejectionRule.for_encoder(encoder)
         self.encoder = encoder
         self.adjustment = (1.0, 0.0)  # set by calibrate(): p_oos logit -> a * logit + b
         # Per-intent sums, counts, prototypes, nearest-other cosines: stacked, by intent label

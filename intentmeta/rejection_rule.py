@@ -86,7 +86,8 @@ class RejectionRule:
             and the fallback statistics used where a registry cannot measure its own.
     """
 
-    # Defaults: fitted for the bundled all-MiniLM-L6-v2 by training/fit_rejection_rule.py.
+    # Defaults: fitted for the off-the-shelf all-MiniLM-L6-v2 by training/fit_rejection_rule.py;
+    # other shipped encoders' rules: RejectionRule.for_encoder (intentmeta/shipped_rules.py).
     oos_weights: tuple[float, float, float, float, float, float] = (
         *(-0.9266, -1.0058, 1.8681),
         *(0.3026, -0.5532, 0.7324),
@@ -175,6 +176,20 @@ class RejectionRule:
             low = torch.where(rejected, middle, low)
             high = torch.where(rejected, high, middle)
         return high
+
+    @classmethod
+    def for_encoder(cls, encoder: str) -> RejectionRule:
+        """The rule shipped for ``encoder`` (a registry's encoder name, see
+        :mod:`intentmeta.shipped_rules`); any other encoder gets the off-the-shelf MiniLM's,
+        whose provenance check warns when the registry's cosine spread is far from it.
+
+        >>> RejectionRule.for_encoder("my-org/my-encoder") == RejectionRule()
+        True
+        """
+        from intentmeta.shipped_rules import shipped_rule_state
+
+        state = shipped_rule_state(encoder)
+        return cls.from_state(state) if state is not None else cls()
 
     # ----------------------------------------------------------------------------- saving
     def state(self) -> dict[str, Any]:

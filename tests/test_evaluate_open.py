@@ -115,6 +115,29 @@ def test_a_small_open_intent_run_compares_every_method(tmp_path):
     assert row.startswith("| toy | fake-bag-of-words | prototypical | 3 | 50 % (3) | 2 |")
 
 
+def test_two_rules_are_compared_on_the_same_episodes_seed_by_seed(tmp_path):
+    from intentmeta.rejection_rule import RejectionRule
+    from intentmeta.research.evaluate_open_report import rule_comparison_table
+
+    folder = write_toy_data(tmp_path / "toy")
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps(RejectionRule(oos_weights=(0, 0, 0, 0, 0, 5.0)).state()))
+    runs = [
+        evaluate_open(
+            folder,
+            OpenConfig(ratios=[0.5], shots=[3], seeds=2, baselines=False, rule=chosen),
+            tmp_path / "cache",
+            progress=False,
+            encoder=FakeEncoder(),
+        )
+        for chosen in (None, str(rule))
+    ]
+    (row,) = rule_comparison_table([runs[0]], [runs[1]]).splitlines()[2:]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:4] == ["toy", "3", "50 %", "2"]
+    assert cells[8] == "100.0"  # a rule rejecting everything finds every open message
+
+
 def test_fitting_on_a_test_split_is_refused(capsys):
     with pytest.raises(ValueError, match="test"):
         refuse_fitting_on_test("test", True)

@@ -15,6 +15,7 @@ name of an encoder whose shipped rule to use (``RejectionRule.for_encoder``).
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 from pathlib import Path
@@ -26,7 +27,11 @@ import torch
 
 from intentmeta.research.benchmark_encoders import encoders_per_dataset
 from intentmeta.research.evaluate_open import OpenConfig, evaluate_open
-from intentmeta.research.evaluate_open_report import format_open_table, robustness_table
+from intentmeta.research.evaluate_open_report import (
+    format_open_table,
+    robustness_table,
+    rule_comparison_table,
+)
 
 
 def main() -> None:
@@ -48,7 +53,24 @@ def main() -> None:
     parser.add_argument(
         "--summarise", metavar="DIR", help="only print the robustness table of DIR/**/*.json"
     )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="only print intentmeta's figures of two sets of records (comma-separated globs)",
+    )
     args = parser.parse_args()
+    if args.compare:
+        before, after = (
+            [
+                json.loads(Path(p).read_text())
+                for g in globs.split(",")
+                for p in sorted(glob.glob(g))
+            ]
+            for globs in args.compare
+        )
+        print(rule_comparison_table(before, after))
+        return
     if args.summarise:
         records = [
             json.loads(p.read_text()) for p in sorted(Path(args.summarise).glob("**/*.json"))

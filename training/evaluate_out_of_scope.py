@@ -8,7 +8,9 @@ recall / precision, AUROC and ECE over seeds, with 95% confidence intervals.
 
 ``--split val --fit-confidence`` also refits the out-of-scope rule on CLINC150 ``val`` episodes
 (``training/fit_rejection_rule.py`` fits the shipped one on both data sets); with ``--split test``
-it is refused: nothing is ever fitted on a test split.
+it is refused: nothing is ever fitted on a test split. ``--encoder DIR`` measures an encoder that
+never saw CLINC150 (its ``training.json`` is checked), ``--rule`` a rule other than the one
+shipped for the encoder's name (a JSON, or a shipped encoder's name).
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ def main() -> None:
     parser.add_argument(
         "--fit-confidence", action="store_true", help="also refit the rule on val (not test)"
     )
+    parser.add_argument(
+        "--encoder", default="default", help="'default' (off the shelf) or a model without CLINC150"
+    )
+    parser.add_argument("--rule", help="a rule's JSON, or an encoder whose shipped rule to use")
     parser.add_argument("--timing", action="store_true", help="only time add_intent at 1,000")
     args = parser.parse_args()
     if args.fit_confidence and args.split == "test":
@@ -92,7 +98,14 @@ def main() -> None:
         return
     record = evaluate_out_of_scope(
         args.data,
-        OosConfig(args.split, args.shots, args.seeds, parse_threshold(args.threshold)),
+        OosConfig(
+            args.split,
+            args.shots,
+            args.seeds,
+            parse_threshold(args.threshold),
+            args.encoder,
+            args.rule,
+        ),
         cache_dir=args.cache,
         out=args.out,
         plot=args.plot,

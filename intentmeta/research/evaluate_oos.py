@@ -21,6 +21,7 @@ import torch
 
 from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import Encoder
+from intentmeta.rejection_rule import RejectionRule
 from intentmeta.research.data import load_dataset, load_out_of_scope
 from intentmeta.research.reliability import (
     auroc,
@@ -38,6 +39,10 @@ class OosConfig:
     shots: int = 10  # examples per intent, as in the issue's targets
     seeds: int = 5  # support sets drawn (seeds 0, 1, ...), enough for a 95% CI
     threshold: float | str | None = "auto"  # the classifier's oos_threshold
+    encoder: str = (
+        "default"  # "default" (the off-the-shelf MiniLM) or a model that never saw CLINC150
+    )
+    rule: str | None = None  # a rule's JSON or an encoder name (its shipped rule); None: by encoder
 
 
 def parse_threshold(value: str) -> float | str | None:
@@ -88,15 +93,20 @@ def run_seed(
     shots: int,
     seed: int,
     threshold: float | str | None = "auto",
+    rule: RejectionRule | None = None,
 ) -> OosRun:
-    """Fit a classifier on ``shots`` examples per intent and measure rejection on ``split``."""
+    """Fit a classifier on ``shots`` examples per intent and measure rejection on ``split``
+    (with ``rule`` instead of the one shipped for the encoder's name, if given)."""
     rng = random.Random(seed)
     texts, labels = [], []
     for intent in sorted(train):
         chosen = rng.sample(train[intent], min(shots, len(train[intent])))
         texts += chosen
         labels += [intent] * len(chosen)
-    clf = IntentClassifier(encoder=encoder, oos_threshold=threshold).fit(texts, labels)
+    clf = IntentClassifier(encoder=encoder, oos_threshold=threshold)
+    if rule is not None:
+        clf.oos.rule = rule
+    clf.fit(texts, labels)
     queries = split.texts + split.oos_texts
     predictions = clf.classify_batch(queries)
     p_oos = clf.out_of_scope_evidence(encoder.encode(queries))[1]  # (n,)
@@ -156,20 +166,27 @@ def evaluate_out_of_scope(
     Returns:
         The record: settings, summary (mean and 95% CI), per-seed figures, machine and date.
     """
-    from intentmeta.research.benchmark_encoders import cached_table_encoder, off_the_shelf_encoder
-    from intentmeta.research.evaluate_open import refuse_fitting_on_test
+    from intentmeta.research.benchmark_encoders import (
+        cached_table_encoder,
+        check_never_seen,
+        load_encoder,
+    )
+    from intentmeta.research.evaluate_open import load_rule, refuse_fitting_on_test
     from intentmeta.validation import descriptive_intent_name
 
     refuse_fitting_on_test(config.split, fit)
+    check_never_seen(config.encoder, "clinc150")
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
     texts = [*split.texts, *split.oos_texts, *(t for group in train.values() for t in group)]
     names = [descriptive_intent_name(intent) for intent in train]  # what name_as_example encodes
     texts += [name for name in names if name is not None]
-    encoder = cached_table_encoder(off_the_shelf_encoder(), texts, cache_dir)
+    model = load_encoder(config.encoder)
+    encoder = cached_table_encoder(model, texts, cache_dir)
+    rule = load_rule(config.rule) if config.rule else None
     started = time.perf_counter()
     runs = [
-        run_seed(encoder, split, train, config.shots, seed, config.threshold)
+        run_seed(encoder, split, train, config.shots, seed, config.threshold, rule)
         for seed in range(config.seeds)
     ]
     if plot:
@@ -185,33 +202,36 @@ def evaluate_out_of_scope(
         "shots": config.shots,
         "seeds": config.seeds,
         "threshold": config.threshold,
+        "encoder": encoder.name,
+        "rule_used": config.rule,
         "summary": summarise(runs),
         "per_seed": [
             {k: getattr(r, k) for k in ("in_scope_accuracy", "oos_recall", "oos_precision")}
             | {"auroc": r.auroc, "ece": r.ece}
             for r in runs
         ],
-        "rule": _fit_on_validation(data, encoder) if fit else None,
+        "rule": _fit_on_validation(data, model) if fit else None,
         "machine": f"{platform.processor() or platform.machine()}, torch 1 thread",
         "date": date.today().isoformat(),
         "seconds": round(time.perf_counter() - started, 1),
     }
     Path(out).mkdir(parents=True, exist_ok=True)
-    name = f"clinc150_oos_{config.split}_{config.shots}shot_{config.threshold}.json"
+    label = "" if config.encoder == "default" else f"_{Path(config.encoder).name}"
+    name = f"clinc150_oos{label}_{config.split}_{config.shots}shot_{config.threshold}.json"
     (Path(out) / name).write_text(json.dumps(record, indent=2))
     record["path"] = str(Path(out) / name)
     return record
 
 
-def _fit_on_validation(data: str | Path, table) -> dict:
+def _fit_on_validation(data: str | Path, encoder) -> dict:
     """The rule fitted on CLINC150 ``val`` episodes alone (``--fit-confidence``)."""
-    from intentmeta.research.benchmark_encoders import cached_table_encoder, off_the_shelf_encoder
+    from intentmeta.research.benchmark_encoders import cached_table_encoder
     from intentmeta.research.evaluate_open import load_pool
     from intentmeta.research.rule_fitting import FitConfig, fit_rule
 
     pool = load_pool(data, "val")
-    val_table = cached_table_encoder(off_the_shelf_encoder(), pool.texts())
-    return fit_rule({"clinc150": pool}, {"clinc150": val_table}, FitConfig(), table.name).state()
+    val_table = cached_table_encoder(encoder, pool.texts())
+    return fit_rule({"clinc150": pool}, {"clinc150": val_table}, FitConfig(), encoder.name).state()
 
 
 def format_record(record: dict) -> str:

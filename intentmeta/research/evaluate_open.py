@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from intentmeta.rejection_rule import RejectionRule
 from intentmeta.research.benchmark_encoders import (
     TableEncoder,
     cached_table_encoder,
@@ -167,7 +168,8 @@ class OpenConfig:
     head: str = "prototypical"
     encoder: str = "default"  # "default" (all-MiniLM-L6-v2) or "layer3" (its first 3 layers)
     adjustment: tuple[float, float] | None = None  # research: shift the out-of-scope log-odds
-    rule: str | None = None  # JSON of a refitted rule (training/fit_rejection_rule.py --out)
+    rule: str | None = None  # JSON of a refitted rule (fit_rejection_rule.py --out), or an
+    # encoder name whose shipped rule to use; None: the rule the classifier picks by encoder
 
 
 def _baseline_scores(episode: OpenEpisode, table: TableEncoder, head: str) -> dict:
@@ -225,7 +227,7 @@ def run_cell(
             episode.query_texts,
             head=config.head,
             **({"adjustment": config.adjustment} if config.adjustment else {}),
-            **({"rule": _load_rule(config.rule)} if config.rule else {}),
+            **({"rule": load_rule(config.rule)} if config.rule else {}),
         )
         results["intentmeta"].append(open_metrics(answers, episode.query_truth))
     if thresholds:
@@ -239,12 +241,14 @@ def run_cell(
     return results
 
 
-def _load_rule(path: str):
+def load_rule(path_or_encoder: str) -> RejectionRule:
+    """A rule from its JSON (``training/fit_rejection_rule.py --out``), or the one shipped for
+    an encoder name."""
     import json
 
-    from intentmeta.rejection_rule import RejectionRule
-
-    return RejectionRule.from_state(json.loads(Path(path).read_text()))
+    if Path(path_or_encoder).is_file():
+        return RejectionRule.from_state(json.loads(Path(path_or_encoder).read_text()))
+    return RejectionRule.for_encoder(path_or_encoder)
 
 
 def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:

@@ -89,3 +89,45 @@ def robustness_table(records: list[dict], intents: dict[str, int], ece_bound: fl
                 f"| {ece:.3f}{'' if ece <= ece_bound else ' ✗'} |"
             )
     return "\n".join([*lines, *(rows[key] for key in sorted(rows))])
+
+
+def rule_comparison_table(before: list[dict], after: list[dict]) -> str:
+    """``intentmeta`` with two rules on the same episodes: one row per (data set, K, known
+    share) in both, macro-F1 / OOS recall / ECE of each and the paired macro-F1 difference.
+
+    Args:
+        before: Records (:func:`~intentmeta.research.evaluate_open.evaluate_open`) of one rule.
+        after: Records of the other, same split and seeds (episodes are paired by seed).
+    """
+    from intentmeta.research.statistics import mean_ci
+
+    def cells(records: list[dict]) -> dict[tuple, dict]:
+        return {
+            (r["data"], c["shots"], c["known_ratio"]): c["per_seed"]["intentmeta"]
+            for r in records
+            for c in r["cells"]
+        }
+
+    old, new = cells(before), cells(after)
+    lines = [
+        "| data | K | known | seeds | macro-F1 before | macro-F1 after | Δ macro-F1 (paired) "
+        "| OOS recall before | OOS recall after | ECE before | ECE after |",
+        "|" + " --- |" * 11,
+    ]
+    for key in sorted(old.keys() & new.keys()):
+        a, b = old[key], new[key]
+        mean = {
+            metric: [sum(run[metric] for run in runs) / len(runs) for runs in (a, b)]
+            for metric in ("macro_f1", "oos_recall", "ece")
+        }
+        delta, half = mean_ci([y["macro_f1"] - x["macro_f1"] for x, y in zip(a, b, strict=True)])
+        known = "all + oos" if key[2] >= 1 else f"{key[2] * 100:.0f} %"
+        ci = "" if math.isnan(half) else f" ± {half * 100:.1f}"
+        lines.append(
+            f"| {key[0]} | {key[1]} | {known} | {len(a)} "
+            f"| {mean['macro_f1'][0] * 100:.1f} | {mean['macro_f1'][1] * 100:.1f} "
+            f"| {delta * 100:+.1f}{ci} "
+            f"| {mean['oos_recall'][0] * 100:.1f} | {mean['oos_recall'][1] * 100:.1f} "
+            f"| {mean['ece'][0]:.3f} | {mean['ece'][1]:.3f} |"
+        )
+    return "\n".join(lines)

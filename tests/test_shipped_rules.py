@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import FakeEncoder
+
+from intentmeta import IntentClassifier
+from intentmeta.rejection_rule import RejectionRule
+from intentmeta.shipped_encoders import META_LEARNED, OFF_THE_SHELF
+from intentmeta.shipped_rules import SHIPPED_RULES, shipped_rule_state
+
+
+class NamedEncoder(FakeEncoder):
+    """The bag-of-words fake under another encoder's name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class NarrowEncoder(FakeEncoder):
+    """An unknown encoder whose cosines all sit near 1: a spread far from MiniLM's."""
+
+    name = "my-org/narrow-encoder"
+
+    def encode(self, texts, *, progress: bool = False) -> torch.Tensor:
+        common = torch.ones(self.dim)  # shared by every text
+        return F.normalize(20 * common + super().encode(texts), dim=-1)  # (n, dim)
+
+
+def fitted(encoder, intents) -> IntentClassifier:
+    return IntentClassifier(encoder=encoder).fit(
+        [t for examples in intents.values() for t in examples],
+        [n for n, examples in intents.items() for _ in examples],
+    )
+
+
+def test_the_detector_takes_the_rule_shipped_for_its_encoders_name(toy_intents):
+    clf = fitted(NamedEncoder(META_LEARNED), toy_intents)
+    assert clf.oos.rule == RejectionRule.from_state(SHIPPED_RULES[META_LEARNED])
+    assert clf.oos.rule.provenance["encoder"] == META_LEARNED
+    assert clf.oos.rule != RejectionRule()
+
+
+def test_the_off_the_shelf_encoder_keeps_the_default_rule(toy_intents):
+    clf = fitted(NamedEncoder(OFF_THE_SHELF), toy_intents)
+    assert clf.oos.rule == RejectionRule()
+
+
+def test_an_unknown_encoder_gets_the_off_the_shelf_rule_and_its_warning(toy_intents):
+    clf = fitted(NarrowEncoder(), toy_intents)
+    assert clf.oos.rule == RejectionRule()
+    with pytest.warns(UserWarning, match="cosine spread") as caught:
+        clf.classify("where is my parcel")
+    messages = " ".join(str(w.message) for w in caught)
+    assert "my-org/narrow-encoder" in messages and OFF_THE_SHELF in messages
+
+
+def test_aliases_find_the_shipped_rule_and_copies_are_independent():
+    state = shipped_rule_state("minilm-intents-v1")
+    assert state == SHIPPED_RULES[META_LEARNED]
+    state["provenance"]["encoder"] = "changed"
+    assert SHIPPED_RULES[META_LEARNED]["provenance"]["encoder"] == META_LEARNED
+    assert shipped_rule_state("/some/model/dir") is None
+
+
+def test_a_saved_registry_keeps_its_own_rule_whatever_its_encoder_now_ships(toy_intents, tmp_path):
+    encoder = NamedEncoder(META_LEARNED)
+    clf = fitted(encoder, toy_intents)
+    clf.save(tmp_path / "shipped")
+    saved = json.loads((tmp_path / "shipped" / "intentmeta.json").read_text())
+    assert saved["oos"]["rule"]["provenance"]["embedded_by"]
+    assert IntentClassifier.load(tmp_path / "shipped", encoder=encoder).oos.rule == clf.oos.rule
+    # A registry that saved another rule (here the off-the-shelf one) keeps it on load.
+    clf.oos.rule = RejectionRule()
+    clf.save(tmp_path / "older")
+    loaded = IntentClassifier.load(tmp_path / "older", encoder=encoder)
+    assert loaded.oos.rule == RejectionRule()
+    texts = ["money back", "quantum chromodynamics lecture notes"]
+    assert [p.confidence for p in loaded.classify_batch(texts)] == pytest.approx(
+        [p.confidence for p in clf.classify_batch(texts)]
+    )
