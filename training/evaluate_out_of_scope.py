@@ -86,6 +86,9 @@ def main() -> None:
         "--encoder", default="default", help="'default' (off the shelf) or a model without CLINC150"
     )
     parser.add_argument("--rule", help="a rule's JSON, or an encoder whose shipped rule to use")
+    parser.add_argument(
+        "--no-names", action="store_true", help="name_as_example=False (as before it shipped)"
+    )
     parser.add_argument("--timing", action="store_true", help="only time add_intent at 1,000")
     args = parser.parse_args()
     if args.fit_confidence and args.split == "test":
@@ -105,6 +108,7 @@ def main() -> None:
             parse_threshold(args.threshold),
             args.encoder,
             args.rule,
+            not args.no_names,
         ),
         cache_dir=args.cache,
         out=args.out,

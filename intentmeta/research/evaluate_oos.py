@@ -29,6 +29,7 @@ from intentmeta.research.reliability import (
     plot_reliability_diagram,
 )
 from intentmeta.research.statistics import mean_ci
+from intentmeta.validation import descriptive_intent_name
 
 
 @dataclass
@@ -43,6 +44,7 @@ class OosConfig:
         "default"  # "default" (the off-the-shelf MiniLM) or a model that never saw CLINC150
     )
     rule: str | None = None  # a rule's JSON or an encoder name (its shipped rule); None: by encoder
+    name_as_example: bool = True  # the classifier's default: each intent's name as one example
 
 
 def parse_threshold(value: str) -> float | str | None:
@@ -94,6 +96,7 @@ def run_seed(
     seed: int,
     threshold: float | str | None = "auto",
     rule: RejectionRule | None = None,
+    name_as_example: bool = True,
 ) -> OosRun:
     """Fit a classifier on ``shots`` examples per intent and measure rejection on ``split``
     (with ``rule`` instead of the one shipped for the encoder's name, if given)."""
@@ -103,7 +106,9 @@ def run_seed(
         chosen = rng.sample(train[intent], min(shots, len(train[intent])))
         texts += chosen
         labels += [intent] * len(chosen)
-    clf = IntentClassifier(encoder=encoder, oos_threshold=threshold)
+    clf = IntentClassifier(
+        encoder=encoder, oos_threshold=threshold, name_as_example=name_as_example
+    )
     if rule is not None:
         clf.oos.rule = rule
     clf.fit(texts, labels)
@@ -172,21 +177,29 @@ def evaluate_out_of_scope(
         load_encoder,
     )
     from intentmeta.research.evaluate_open import load_rule, refuse_fitting_on_test
-    from intentmeta.validation import descriptive_intent_name
 
     refuse_fitting_on_test(config.split, fit)
     check_never_seen(config.encoder, "clinc150")
     torch.manual_seed(0)
     split, train = load_clinc150(data, config.split)
     texts = [*split.texts, *split.oos_texts, *(t for group in train.values() for t in group)]
-    names = [descriptive_intent_name(intent) for intent in train]  # what name_as_example encodes
-    texts += [name for name in names if name is not None]
+    names = [descriptive_intent_name(intent) for intent in train] if config.name_as_example else []
+    texts += [name for name in names if name is not None]  # what name_as_example encodes
     model = load_encoder(config.encoder)
     encoder = cached_table_encoder(model, texts, cache_dir)
     rule = load_rule(config.rule) if config.rule else None
     started = time.perf_counter()
     runs = [
-        run_seed(encoder, split, train, config.shots, seed, config.threshold, rule)
+        run_seed(
+            encoder,
+            split,
+            train,
+            config.shots,
+            seed,
+            config.threshold,
+            rule,
+            config.name_as_example,
+        )
         for seed in range(config.seeds)
     ]
     if plot:
@@ -204,6 +217,7 @@ def evaluate_out_of_scope(
         "threshold": config.threshold,
         "encoder": encoder.name,
         "rule_used": config.rule,
+        "name_as_example": config.name_as_example,
         "summary": summarise(runs),
         "per_seed": [
             {k: getattr(r, k) for k in ("in_scope_accuracy", "oos_recall", "oos_precision")}
@@ -217,6 +231,7 @@ def evaluate_out_of_scope(
     }
     Path(out).mkdir(parents=True, exist_ok=True)
     label = "" if config.encoder == "default" else f"_{Path(config.encoder).name}"
+    label += "" if config.name_as_example else "_no_names"
     name = f"clinc150_oos{label}_{config.split}_{config.shots}shot_{config.threshold}.json"
     (Path(out) / name).write_text(json.dumps(record, indent=2))
     record["path"] = str(Path(out) / name)
