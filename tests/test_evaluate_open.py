@@ -138,6 +138,20 @@ def test_two_rules_are_compared_on_the_same_episodes_seed_by_seed(tmp_path):
     assert cells[8] == "100.0"  # a rule rejecting everything finds every open message
 
 
+def test_a_rule_is_loaded_from_its_json_or_a_shipped_encoders_name(tmp_path):
+    from intentmeta.rejection_rule import RejectionRule
+    from intentmeta.research.evaluate_open import load_rule
+    from intentmeta.shipped_encoders import META_LEARNED, OFF_THE_SHELF
+
+    saved = tmp_path / "rule.json"
+    saved.write_text(json.dumps(RejectionRule(shrinkage=1.0).state()))
+    assert load_rule(str(saved)).shrinkage == 1.0
+    assert load_rule(OFF_THE_SHELF) == RejectionRule()
+    assert load_rule(META_LEARNED) == RejectionRule.for_encoder(META_LEARNED) != RejectionRule()
+    with pytest.raises(ValueError, match="neither"):
+        load_rule(str(tmp_path / "missing.json"))
+
+
 def test_fitting_on_a_test_split_is_refused(capsys):
     with pytest.raises(ValueError, match="test"):
         refuse_fitting_on_test("test", True)

@@ -243,11 +243,21 @@ def run_cell(
 
 def load_rule(path_or_encoder: str) -> RejectionRule:
     """A rule from its JSON (``training/fit_rejection_rule.py --out``), or the one shipped for
-    an encoder name."""
+    a shipped encoder's name.
+
+    Raises:
+        ValueError: If ``path_or_encoder`` is neither a file nor a shipped encoder's name.
+    """
     import json
+
+    from intentmeta.shipped_encoders import shipped_encoder
 
     if Path(path_or_encoder).is_file():
         return RejectionRule.from_state(json.loads(Path(path_or_encoder).read_text()))
+    if shipped_encoder(path_or_encoder) is None:
+        raise ValueError(
+            f"--rule {path_or_encoder!r} is neither a rule's JSON nor a shipped encoder"
+        )
     return RejectionRule.for_encoder(path_or_encoder)
 
 
