@@ -160,8 +160,8 @@ def encoders_per_dataset(pairs: Sequence[str]) -> dict[str, str]:
     """``["banking77=DIR", ...]`` (``--encoder-for``) -> ``{"banking77": "DIR"}``, each checked
     with :func:`check_never_seen`.
 
-    >>> encoders_per_dataset(["clinc150=default"])
-    {'clinc150': 'default'}
+    >>> encoders_per_dataset(["clinc150=all-MiniLM-L6-v2"])
+    {'clinc150': 'all-MiniLM-L6-v2'}
     """
     chosen: dict[str, str] = {}
     for pair in pairs:
