@@ -155,3 +155,12 @@ def test_chosen_and_runner_up_of_one_query_equal_the_full_float32_product():
         assert torch.allclose(
             runner_up, full.scatter(1, best[:, None], -torch.inf).max(), atol=1e-6
         )
+
+
+def test_a_small_registry_is_scored_in_one_exact_pass():
+    head, generator = random_head(50, 4, shortlist=128)  # at most EXACT_PASS classes
+    queries = torch.randn(5, 16, generator=generator)
+    assert_top_matches_full(head, queries)
+    with torch.inference_mode():
+        exact = head(queries).logsumexp(dim=1)
+        assert torch.equal(head.top(queries, 5).log_normaliser, exact)  # not an estimate

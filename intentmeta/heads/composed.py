@@ -12,7 +12,7 @@ from intentmeta.heads.base import HeadStep, TopClasses
 from intentmeta.heads.config import HeadConfig
 from intentmeta.heads.nearest import NearestExampleConfig, NearestExamples
 from intentmeta.heads.prototypical import PlainPrototypicalHead
-from intentmeta.heads.shortlist import SHORTLIST, HalfPrecisionRows, shortlisted_top
+from intentmeta.heads.shortlist import EXACT_PASS, SHORTLIST, HalfPrecisionRows, shortlisted_top
 
 #: State names saved before the steps had their own modules (registries keep loading exactly).
 NAMES_BEFORE_THE_STEPS = {
@@ -59,8 +59,8 @@ class PrototypicalHead(PlainPrototypicalHead):
         return self.adaptation.weights, self.adaptation.bias * self.temperature
 
     def top(self, queries: torch.Tensor, k: int) -> TopClasses:
-        if self.config.metric != "cosine" or self.n_classes == 0:
-            return super().top(queries, k)
+        if self.config.metric != "cosine" or self.n_classes <= min(self.shortlist, EXACT_PASS):
+            return super().top(queries, k)  # a small registry: one exact pass is cheaper
         self._check_embeddings(queries, "queries")
         return shortlisted_top(self, F.normalize(self.embed(queries), dim=-1), k)
 

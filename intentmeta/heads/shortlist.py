@@ -19,6 +19,10 @@ of thousands (random-vector registries in ``make bench``); BENCHMARKS.md gives t
 
 Only the softmax normaliser is estimated: classes off the shortlist enter it with their
 scoring row's cosine standing in for their nearest example.
+
+A registry of at most ``EXACT_PASS`` classes (128) skips all this: one exact pass over every
+class and example costs less than the shortlist's bookkeeping (after the encoder has filled the
+caches, 0.2 against 0.5 ms for 10 intents), and its normaliser is exact.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from intentmeta.heads.base import FewShotHead, HeadStep, TopClasses
 
 #: Most classes a message scores exactly (``PrototypicalHead.shortlist``): bounds the work.
 SHORTLIST = 128
+#: Heads of at most this many classes (and at most ``shortlist``) score all in one exact pass.
+EXACT_PASS = 128
 
 
 def _key(rows: torch.Tensor) -> tuple | None:
