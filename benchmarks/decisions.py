@@ -80,6 +80,15 @@ def off_the_shelf_name() -> str:
     return OFF_THE_SHELF
 
 
+def intent_names(intents) -> list[str]:
+    """The intents' names as the checkout's classifier encodes them (``name_as_example``)."""
+    try:
+        from intentmeta.validation import descriptive_intent_name
+    except ImportError:  # a checkout from before names counted as examples
+        return []
+    return [name for name in map(descriptive_intent_name, intents) if name is not None]
+
+
 def pinned_predictions(settings: dict, support, labels, queries, n_classes) -> torch.Tensor:
     """As ``research.evaluate.classifier_method``, with every setting given explicitly."""
     from intentmeta import IntentClassifier
@@ -133,7 +142,7 @@ def record(data: Path, out: Path, head: str = "prototypical", pinned: bool = Fal
         result["accuracy"][name] = {"predicted": torch.stack(runs), "truth": truth}
     split, train = load_clinc150(data / "clinc150", "test")
     queries = split.texts + split.oos_texts
-    texts = [t for group in train.values() for t in group] + queries
+    texts = [t for group in train.values() for t in group] + queries + intent_names(train)
     table = dict(zip(texts, cached_encode(encoder, texts, None, False), strict=True))
     lookup = Table(encoder.name, table, encoder.dim)
     for seed in SEEDS:  # as research.evaluate_oos.run_seed draws the support sets
