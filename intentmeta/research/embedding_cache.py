@@ -44,10 +44,10 @@ def default_cache_dir() -> Path:
 def encoder_key(encoder: TextEncoder) -> str:
     """The identity under which an encoder's vectors are stored.
 
-    Name, dimension, token limit and backend: the same model truncating differently, or run in
-    int8, gives other vectors. A local model directory also adds the SHA-256 of its weights, so
-    retraining into the same directory, or two directories of one name, never read each other's
-    vectors.
+    Name, dimension, token limit, backend and ONNX export: the same model truncating
+    differently, or run in int8, or exported by another recipe, gives other vectors. A local model
+    directory also adds the SHA-256 of its weights, so retraining into the same directory, or two
+    directories of one name, never read each other's vectors.
     """
     max_length = getattr(encoder, "max_length", None)
     key = f"{encoder.name}|dim={encoder.dim}|max_length={max_length}"
@@ -56,7 +56,11 @@ def encoder_key(encoder: TextEncoder) -> str:
         key += f"|weights={_file_sha256(str(weights), weights.stat().st_mtime_ns)}"
     # An int8 backend gives other vectors for the same model: keep them apart.
     backend = getattr(getattr(encoder, "config", None), "backend", "torch")
-    return key if backend == "torch" else f"{key}|backend={backend}"
+    if backend != "torch":
+        key += f"|backend={backend}"
+    # An ONNX export is named by the hash of its model and recipe: a new recipe, new vectors.
+    export = getattr(getattr(encoder, "model", None), "export_key", None)
+    return key if export is None else f"{key}|export={export}"
 
 
 @functools.lru_cache(maxsize=32)
