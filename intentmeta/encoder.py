@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +19,9 @@ from intentmeta.shipped_encoders import OFF_THE_SHELF, bundled_model_dir, shippe
 #: The name under which the off-the-shelf all-MiniLM-L6-v2 is recorded in saved registries.
 BUNDLED_ENCODER = OFF_THE_SHELF
 __all__ = ["BUNDLED_ENCODER", "EncoderConfig", "SentenceEncoder", "bundled_model_dir"]
+
+#: Texts on which the one-text tokenizer must agree with the tokenizer before it is used.
+_PROBES = ("Where is my parcel?", "  Ünïcödé, émojis 🙂 and CAPS  ", "", "refund " * 600)
 
 
 class Encoder(Protocol):
@@ -75,6 +78,65 @@ def mean_pool(token_embeddings: torch.Tensor, attention_mask: torch.Tensor) -> t
     return summed / counts
 
 
+def tokenize(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
+    """``texts`` as the encoder feeds them: padded to the longest, truncated to ``max_length``.
+
+    Returns:
+        ``{name: (len(texts), seq) tensor}`` for each of the tokenizer's model inputs.
+    """
+    return tokenizer(
+        texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+
+
+def one_text_tokenizer(tokenizer, max_length: int) -> Callable[[str], dict] | None:
+    """A faster stand-in for :func:`tokenize` on one text.
+
+    One message needs no padding, so the fast tokenizer's Rust backend can encode it alone: the
+    Python wrapper's per-call work costs ~0.3 ms, as much as a fifth of an int8 forward pass.
+    The stand-in is checked against the tokenizer on a few texts (a long one among them) and
+    not used where they disagree.
+
+    Args:
+        tokenizer: A Hugging Face tokenizer.
+        max_length: The token limit the encoder truncates to.
+
+    Returns:
+        ``text -> {name: (1, seq) int64 tensor}`` with the tokenizer's ``model_input_names``,
+        or ``None`` for a tokenizer without a Rust backend or one the stand-in does not match.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if not getattr(tokenizer, "is_fast", False) or backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    own = Tokenizer.from_str(backend.to_str())  # a copy: the wrapper resets its backend per call
+    own.no_padding()
+    side = getattr(tokenizer, "truncation_side", "right")
+    own.enable_truncation(max_length, strategy="longest_first", direction=side)
+    names = list(tokenizer.model_input_names)
+
+    def encode(text: str) -> dict[str, torch.Tensor]:
+        encoding = own.encode(text)
+        columns = {
+            "input_ids": encoding.ids,
+            "token_type_ids": encoding.type_ids,
+            "attention_mask": encoding.attention_mask,
+        }
+        return {name: torch.tensor([columns[name]], dtype=torch.long) for name in names}
+
+    try:
+        for text in _PROBES:
+            expected, found = tokenize(tokenizer, [text], max_length), encode(text)
+            if set(found) != set(expected) or any(
+                not torch.equal(found[name], expected[name]) for name in expected
+            ):
+                return None
+    except Exception:  # an input name the backend does not produce, a tokenizer quirk
+        return None
+    return encode
+
+
 class SentenceEncoder:
     """A frozen transformer that maps texts to L2-normalised sentence embeddings.
 
@@ -119,6 +181,7 @@ class SentenceEncoder:
             self.model = prepare_model(self.model, self.config.backend, self.tokenizer)
         model_limit = getattr(self.tokenizer, "model_max_length", self.config.max_length)
         self.max_length = min(self.config.max_length, model_limit)
+        self._one_text = one_text_tokenizer(self.tokenizer, self.max_length)
         self.dim: int = self.model.config.hidden_size
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -136,13 +199,11 @@ class SentenceEncoder:
         # A token is rarely over 32 characters: cutting first spares tokenising megabytes of text
         # whose tail truncation would drop anyway.
         limit = self.max_length * 32
-        batch = self.tokenizer(
-            [text[:limit] for text in texts],
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
+        texts = [text[:limit] for text in texts]
+        if len(texts) == 1 and self._one_text is not None:
+            batch = self._one_text(texts[0])  # the same tensors, without the wrapper's overhead
+        else:
+            batch = tokenize(self.tokenizer, texts, self.max_length)
         batch = {key: value.to(self.config.device) for key, value in batch.items()}
         hidden = self.model(**batch).last_hidden_state  # (batch, seq, dim)
         pooled = mean_pool(hidden, batch["attention_mask"])  # (batch, dim)

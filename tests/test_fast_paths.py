@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from intentmeta import IntentClassifier
-from intentmeta.encoder import EncoderConfig, SentenceEncoder
+from intentmeta.encoder import (
+    EncoderConfig,
+    SentenceEncoder,
+    bundled_model_dir,
+    one_text_tokenizer,
+    tokenize,
+)
 from intentmeta.encoder_backends import check_backend, prepare_model
 
 MESSAGES = [
@@ -26,6 +32,42 @@ def test_batch_classification_matches_one_message_at_a_time(toy_classifier):
     for b, s in zip(batch, single, strict=True):
         assert b.scores.keys() == s.scores.keys()
         assert b.confidence == pytest.approx(s.confidence, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def bundled_tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(bundled_model_dir(), local_files_only=True)
+
+
+@pytest.mark.parametrize("max_length", [8, 256])
+def test_one_text_tokenizer_gives_the_tokenizers_tensors(bundled_tokenizer, max_length):
+    one_text = one_text_tokenizer(bundled_tokenizer, max_length)
+    assert one_text is not None
+    for text in [*MESSAGES, "", "  Crème brûlée?? 🙂 ", "word " * 400, "ENDS WITH [SEP]"]:
+        expected = tokenize(bundled_tokenizer, [text], max_length)
+        found = one_text(text)
+        assert found.keys() == expected.keys()
+        for name, tensor in expected.items():
+            assert found[name].dtype == tensor.dtype
+            assert torch.equal(found[name], tensor), (text, name)
+
+
+def test_one_text_tokenizer_is_not_used_where_it_would_differ(bundled_tokenizer):
+    class ShiftedIds:
+        """The bundled tokenizer with every id moved by one: its backend no longer agrees."""
+
+        is_fast = True
+        backend_tokenizer = bundled_tokenizer.backend_tokenizer
+        model_input_names = bundled_tokenizer.model_input_names
+
+        def __call__(self, *args, **kwargs):
+            batch = bundled_tokenizer(*args, **kwargs)
+            batch["input_ids"] = batch["input_ids"] + 1
+            return batch
+
+    assert one_text_tokenizer(ShiftedIds(), 32) is None
 
 
 def test_unknown_backend_is_rejected_with_the_choices():
