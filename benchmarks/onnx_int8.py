@@ -9,15 +9,25 @@ from intentmeta.research.evaluate import EvalConfig, evaluate
 
 
 def ten_shot_accuracy(
-    encoder: SentenceEncoder, data: str, seeds: int, validation: float | None = None
+    encoder: SentenceEncoder,
+    data: str,
+    seeds: int,
+    validation: float | None = None,
+    split: str = "test",
 ) -> list[float]:
     """The default classifier's full-class 10-shot accuracy (%) per seed, as ``make eval``.
 
-    ``validation`` evaluates on that fraction of BANKING77's training rows instead of its test
-    split (for choosing settings). Embeddings are cached on disk per model and backend.
+    ``validation`` evaluates on that fraction of the training rows instead of ``split`` (for
+    choosing settings on BANKING77, which has no validation split). Embeddings are cached on
+    disk per model, backend and ONNX export.
     """
     config = EvalConfig(
-        shots=[10], seeds=seeds, methods=["default"], episode_shots=[], validation=validation
+        shots=[10],
+        seeds=seeds,
+        methods=["default"],
+        episode_shots=[],
+        split=split,
+        validation=validation,
     )
     results = evaluate(data, config, encoder, progress=False)
     return results["full_class"]["10"]["default"]["accuracy"]["values"]

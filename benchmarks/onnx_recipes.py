@@ -1,0 +1,142 @@
+"""Choose the ONNX int8 recipe on held-out data: accuracy lost and speed-up of each variant.
+
+Accuracy: the default classifier's full-class 10-shot accuracy on 30% of BANKING77's *train*
+split held out and on CLINC150's *validation* split, paired with torch float32 on the same
+support sets; no test split is read. Speed: one 12-token message through
+``SentenceEncoder.forward``, torch float32 and every variant interleaved in one process (so a
+loaded machine slows them alike), medians; each variant right after a float32 call, as in
+``make bench``.
+
+    python benchmarks/onnx_recipes.py --data ../shared/data --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+from dataclasses import asdict, replace
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+from bench_common import interleaved, machine, same_length_texts, summary
+from onnx_int8 import ten_shot_accuracy
+
+from intentmeta.encoder import EncoderConfig, SentenceEncoder
+from intentmeta.onnx_backend import OnnxRecipe, onnx_int8_model
+
+#: The variants compared, by name; "default" is :class:`OnnxRecipe` as shipped.
+VARIANTS = {
+    "default": OnnxRecipe(),
+    "float32 attention": OnnxRecipe(quantize_attention=False),
+    "per-tensor": OnnxRecipe(per_channel=False),
+    "reduce_range": OnnxRecipe(reduce_range=True),
+    "unfused": OnnxRecipe(fuse=False),
+}
+
+
+def recipe_encoder(recipe: OnnxRecipe) -> SentenceEncoder:
+    """The bundled encoder on ONNX Runtime exported with ``recipe`` (cached like the backend)."""
+    encoder = SentenceEncoder(EncoderConfig(cache_size=0))
+    encoder.model = onnx_int8_model(encoder.model, encoder.tokenizer, recipe)
+    # The backend name keeps the on-disk embedding cache apart from float32 (with the export key).
+    encoder.config = replace(encoder.config, backend="onnx-int8")
+    return encoder
+
+
+def held_out_accuracy(encoder: SentenceEncoder, data: Path, seeds: int) -> dict[str, list[float]]:
+    """10-shot accuracy (%) per seed on the BANKING77 hold-out and on CLINC150 validation."""
+    return {
+        "banking77 (30% of train)": ten_shot_accuracy(
+            encoder, str(data / "banking77"), seeds, validation=0.3
+        ),
+        "clinc150 (val)": ten_shot_accuracy(encoder, str(data / "clinc150"), seeds, split="val"),
+    }
+
+
+def speed(encoders: dict[str, SentenceEncoder], repeats: int) -> dict[str, dict]:
+    """Single-message timings of every encoder, interleaved, and each one's speed-up.
+
+    Each variant runs right after a torch float32 call, as in ``make bench``'s A/B alternation
+    (whatever follows float32's 90 MB sweep of weights starts with a colder cache), and its
+    speed-up is against the float32 calls of the same rounds.
+    """
+    fp32 = encoders["torch fp32"]
+    texts = same_length_texts(fp32.tokenizer, repeats + 5, seed=5)
+    for text in texts[:5]:  # warm-up: first calls allocate
+        for encoder in encoders.values():
+            encoder.forward([text])
+    texts = texts[5:]
+    variants = [name for name in encoders if name != "torch fp32"]
+    calls = {}
+    for name in variants:
+        calls[f"torch fp32 before {name}"] = _forward_call(fp32, texts)
+        calls[name] = _forward_call(encoders[name], texts)
+    times = interleaved(calls, repeats)
+    timings = {
+        "torch fp32": summary([t for name in variants for t in times[f"torch fp32 before {name}"]])
+    }
+    timings["torch fp32"]["speedup"] = 1.0
+    for name in variants:
+        before = times[f"torch fp32 before {name}"]
+        timings[name] = summary(times[name])
+        timings[name]["speedup"] = summary(before)["median"] / timings[name]["median"]
+        # Per round: robust to the load changing during the run.
+        timings[name]["paired_speedup"] = statistics.median(
+            a / b for a, b in zip(before, times[name], strict=True)
+        )
+    return timings
+
+
+def _forward_call(encoder: SentenceEncoder, texts: list[str]):
+    return lambda i: encoder.forward([texts[i]])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--seeds", type=int, default=10, help="support sets per data set")
+    parser.add_argument("--repeats", type=int, default=300, help="timed calls per encoder")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--out", type=Path, default=Path("results/onnx_recipes.json"))
+    parser.add_argument("--skip-accuracy", action="store_true", help="only the speed-ups")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    encoders = {"torch fp32": SentenceEncoder(EncoderConfig(cache_size=0))}
+    encoders.update({name: recipe_encoder(VARIANTS[name]) for name in args.variants})
+    results: dict = {"machine": machine(), "seeds": args.seeds}
+    results["recipes"] = {name: asdict(VARIANTS[name]) for name in args.variants}
+    results["speed"] = speed(encoders, args.repeats)
+    if not args.skip_accuracy:
+        results["accuracy"] = {
+            name: held_out_accuracy(encoder, args.data, args.seeds)
+            for name, encoder in encoders.items()
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+
+
+def table(results: dict) -> str:
+    """A markdown table: speed-up and points lost on each held-out set, per variant."""
+    accuracy = results.get("accuracy", {})
+    sets = list(accuracy.get("torch fp32", {}))
+    header = ["variant", "single message", "speed-up", *(f"{s}: points lost" for s in sets)]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for name, stats in results["speed"].items():
+        lost = [
+            statistics.mean(accuracy["torch fp32"][s]) - statistics.mean(accuracy[name][s])
+            for s in sets
+        ]
+        paired = f" (paired {stats['paired_speedup']:.2f}×)" if "paired_speedup" in stats else ""
+        cells = [name, f"{stats['median']:.2f} ms", f"{stats['speedup']:.2f}×{paired}"]
+        lines.append("| " + " | ".join([*cells, *(f"{points:+.2f}" for points in lost)]) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
