@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 
@@ -137,3 +139,15 @@ def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def replace_section(path: Path, heading: str, rendered: str) -> None:
+    """Replace the section of ``path`` that starts with ``heading`` (up to the next ``## ``
+    heading) by ``rendered``, or append ``rendered`` if there is none."""
+    text = path.read_text() if path.exists() else ""
+    pattern = re.compile(re.escape(heading) + r".*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: rendered + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + rendered + "\n"
+    path.write_text(text.strip("\n") + "\n")

@@ -6,8 +6,9 @@ rendered and merged independently.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from bench_common import replace_section
 
 HEADING = "## Whole logs, Spark and the ONNX backend (issue 14)"
 
@@ -106,11 +107,14 @@ def section(r: dict) -> list[str]:
         "",
         '### ONNX Runtime int8 backend (`EncoderConfig(backend="onnx-int8")`)',
         "",
-        "`torch.onnx.export`, ONNX Runtime's BERT fusion (attention, GELU, layer norms), then "
-        "int8 weights per output channel for every MatMul (`quantize_dynamic`); the fused "
-        "attention stays float32. The recipe was chosen on the cosine to float32 embeddings of "
-        "the built-in examples and on BANKING77 *validation* (30% of train held out: 0.17 points "
-        "lost, 5 seeds); nothing was chosen after seeing the test split below.",
+        "`torch.onnx.export`; for BERT-family models ONNX Runtime's BERT fusion (attention, "
+        "GELU, layer norms; used only if the fused graph reproduces the export's hidden "
+        "states), then int8 weights per output channel for every MatMul and for the fused "
+        "attention's Q/K/V projection (`quantize_dynamic`, activations quantised on the fly). "
+        "One message is tokenised by the fast tokenizer's Rust backend directly (both columns). "
+        "The recipe was chosen on held-out data only, BANKING77 train and CLINC150 validation "
+        '(section "Choosing the ONNX int8 recipe", `benchmarks/onnx_recipes.py`); nothing was '
+        "chosen after seeing the test split below.",
         "",
         "| | torch fp32 (default) | onnx-int8 |",
         "|---|---|---|",
@@ -131,11 +135,4 @@ def section(r: dict) -> list[str]:
 
 def write_section(path: Path, results: dict) -> None:
     """Replace this section of ``path`` (up to the next ``## `` heading), or append it."""
-    text = path.read_text() if path.exists() else ""
-    rendered = "\n".join(section(results))
-    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: rendered + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + rendered + "\n"
-    path.write_text(text.rstrip("\n") + "\n")
+    replace_section(path, HEADING, "\n".join(section(results)))
