@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from bench_common import replace_section
 
 HEADING = "## Performance (issue: performance)"
 
@@ -175,11 +176,4 @@ def render(r: dict) -> str:
 
 def write_section(path: Path, results: dict) -> None:
     """Replace the Performance section of ``path`` (up to the next ``## `` heading)."""
-    text = path.read_text() if path.exists() else f"{HEADING}\n"
-    section = render(results)
-    pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text.rstrip("\n") + "\n")
+    replace_section(path, HEADING, render(results))
