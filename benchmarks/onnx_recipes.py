@@ -27,15 +27,18 @@ from onnx_int8 import ten_shot_accuracy
 
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.onnx_backend import OnnxRecipe, onnx_int8_model
+from intentmeta.research.data import train_and_evaluation
+from intentmeta.research.embedding_cache import cached_encode
 
 HEADING = "## Choosing the ONNX int8 recipe (held-out data)"
 
-#: The variants compared, by name; "default" is :class:`OnnxRecipe` as shipped.
+#: The variants compared, by name: "default" is :class:`OnnxRecipe` as shipped, each other one
+#: changes one of its settings ("float32 attention" is the recipe before this comparison).
 VARIANTS = {
     "default": OnnxRecipe(),
     "float32 attention": OnnxRecipe(quantize_attention=False),
-    "per-tensor": OnnxRecipe(per_channel=False),
-    "reduce_range": OnnxRecipe(reduce_range=True),
+    "7-bit weights (reduce_range)": OnnxRecipe(reduce_range=True),
+    "per-tensor scales": OnnxRecipe(per_channel=False),
     "unfused": OnnxRecipe(fuse=False),
 }
 
@@ -57,6 +60,17 @@ def held_out_accuracy(encoder: SentenceEncoder, data: Path, seeds: int) -> dict[
         ),
         "clinc150 (val)": ten_shot_accuracy(encoder, str(data / "clinc150"), seeds, split="val"),
     }
+
+
+def mean_cosine(encoder: SentenceEncoder, fp32: SentenceEncoder, data: Path) -> float:
+    """Mean cosine of ``encoder``'s embeddings to float32's on the held-out texts of both sets."""
+    texts = [
+        *train_and_evaluation(data / "banking77", "test", validation=0.3)[1].texts,
+        *train_and_evaluation(data / "clinc150", "val")[1].texts,
+    ]
+    ours = cached_encode(encoder, texts, None, False)  # (n, dim), unit rows
+    theirs = cached_encode(fp32, texts, None, False)  # (n, dim)
+    return float((ours * theirs).sum(dim=1).mean())
 
 
 def speed(encoders: dict[str, SentenceEncoder], repeats: int) -> dict[str, dict]:
@@ -114,17 +128,28 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     encoders = {"torch fp32": SentenceEncoder(EncoderConfig(cache_size=0))}
     encoders.update({name: recipe_encoder(VARIANTS[name]) for name in args.variants})
-    results: dict = {"machine": machine(), "seeds": args.seeds}
+    results: dict = {"machine": machine(), "seeds": args.seeds, "load_average": os.getloadavg()[0]}
     results["recipes"] = {name: asdict(VARIANTS[name]) for name in args.variants}
     results["speed"] = speed(encoders, args.repeats)
     if args.accuracy_from:  # e.g. re-timing on a quieter machine
         earlier = json.loads(args.accuracy_from.read_text())
         results["seeds"] = earlier["seeds"]
-        results["accuracy"] = {name: earlier["accuracy"][name] for name in encoders}
+        # Matched by recipe, not by name: a variant may have been renamed since.
+        recipes = earlier["recipes"].items()
+        named = {json.dumps(recipe, sort_keys=True): name for name, recipe in recipes}
+        results["accuracy"] = {"torch fp32": earlier["accuracy"]["torch fp32"]}
+        for name in args.variants:
+            recipe = json.dumps(asdict(VARIANTS[name]), sort_keys=True)
+            results["accuracy"][name] = earlier["accuracy"][named[recipe]]
     elif not args.skip_accuracy:
         results["accuracy"] = {
             name: held_out_accuracy(encoder, args.data, args.seeds)
             for name, encoder in encoders.items()
+        }
+    if "accuracy" in results:
+        fp32 = encoders["torch fp32"]
+        results["mean_cosine"] = {
+            name: mean_cosine(encoder, fp32, args.data) for name, encoder in encoders.items()
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -144,14 +169,15 @@ def section(results: dict) -> str:
             "(`intentmeta.onnx_backend.OnnxRecipe`) against torch float32. Accuracy: the "
             "default classifier's 10-shot accuracy on held-out data only (30% of BANKING77's "
             "train split; CLINC150's validation split), same support sets for every variant, "
-            f"seeds 0–{results['seeds'] - 1}, points lost = float32 mean − variant mean. Speed: "
+            f"seeds 0–{results['seeds'] - 1}, points lost = float32 mean − variant mean; mean "
+            "cosine of each held-out text's embedding to its float32 one. Speed: "
             "one 12-token message through `SentenceEncoder.forward`, all variants interleaved "
             "in one process, each right after a float32 call; speed-up = float32 median / "
             "variant median (paired: median of the per-round ratios). "
             f"{m['date']}, {m['cpu']}, {m['cores']} cores, {m['torch_threads']} thread(s), "
-            "while other jobs loaded the machine: float32 suffers more from the load than "
-            "int8, so these speed-ups run higher than a quiet machine's, and only their order "
-            "carries over (the quiet figure is the issue-14 section's).",
+            f"1-minute load average {results['load_average']:.1f} at the start. Other jobs "
+            "slow float32 more than int8, so speed-ups measured under load run high; the "
+            "issue-14 section's (`make bench`) is the figure to quote.",
             "",
             table(results),
         ]
@@ -162,7 +188,9 @@ def table(results: dict) -> str:
     """A markdown table: speed-up and points lost on each held-out set, per variant."""
     accuracy = results.get("accuracy", {})
     sets = list(accuracy.get("torch fp32", {}))
+    cosines = results.get("mean_cosine", {})
     header = ["variant", "single message", "speed-up", *(f"{s}: points lost" for s in sets)]
+    header += ["mean cosine to float32"] if cosines else []
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for name, stats in results["speed"].items():
         lost = [
@@ -171,7 +199,9 @@ def table(results: dict) -> str:
         ]
         paired = f" (paired {stats['paired_speedup']:.2f}×)" if "paired_speedup" in stats else ""
         cells = [name, f"{stats['median']:.2f} ms", f"{stats['speedup']:.2f}×{paired}"]
-        lines.append("| " + " | ".join([*cells, *(f"{points:+.2f}" for points in lost)]) + " |")
+        cells += [f"{points:+.2f}" for points in lost]
+        cells += [f"{cosines[name]:.4f}"] if cosines else []
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

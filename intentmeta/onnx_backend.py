@@ -64,10 +64,12 @@ class OnnxRecipe:
         True
     """
 
-    fuse: bool = True  # ~25 % faster per message than the unfused graph
+    fuse: bool = True  # ~10 % faster per message than the unfused graph
     quantize_attention: bool = True  # ~25 % faster than float32 attention, accuracy within noise
-    per_channel: bool = True  # per-tensor scales cost ~0.6 points on BANKING77 validation
-    reduce_range: bool = False  # no accuracy gain on a VNNI CPU (AVX-512 VNNI, AVX-VNNI)
+    per_channel: bool = True  # per-tensor scales cost ~0.4-0.6 points on held-out data
+    # 7-bit weights: as fast, accuracy within noise, but embeddings further from float32
+    # (mean cosine 0.9913 against 0.9927 on held-out texts); meant for CPUs without VNNI.
+    reduce_range: bool = False
     opset: int = 17  # what torch.onnx's TorchScript exporter and ORT's fusions handle well
 
     def op_types(self) -> list[str]:
