@@ -151,3 +151,13 @@ def replace_section(path: Path, heading: str, rendered: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + rendered + "\n"
     path.write_text(text.strip("\n") + "\n")
+
+
+def intent_names(intents) -> list[str]:
+    """The intents' names as the checkout's classifier encodes them (``name_as_example``), so a
+    lookup-table encoder can answer for them; none before names counted as examples."""
+    try:
+        from intentmeta.validation import descriptive_intent_name
+    except ImportError:
+        return []
+    return [name for name in map(descriptive_intent_name, intents) if name is not None]

@@ -29,6 +29,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
+from bench_common import intent_names
 
 SEEDS = range(5)
 
@@ -78,15 +79,6 @@ def off_the_shelf_name() -> str:
     except ImportError:
         return "default"
     return OFF_THE_SHELF
-
-
-def intent_names(intents) -> list[str]:
-    """The intents' names as the checkout's classifier encodes them (``name_as_example``)."""
-    try:
-        from intentmeta.validation import descriptive_intent_name
-    except ImportError:  # a checkout from before names counted as examples
-        return []
-    return [name for name in map(descriptive_intent_name, intents) if name is not None]
 
 
 def pinned_predictions(settings: dict, support, labels, queries, n_classes) -> torch.Tensor:

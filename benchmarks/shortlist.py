@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 import torch
+from bench_common import intent_names
 
 from intentmeta import IntentClassifier
 
@@ -30,15 +31,6 @@ class TableEncoder:
         return torch.stack([self.table[text] for text in texts])
 
 
-def names(intents) -> list[str]:
-    """The intents' names as the classifier encodes them (``name_as_example``), if it does."""
-    try:
-        from intentmeta.validation import descriptive_intent_name
-    except ImportError:  # before names counted as examples
-        return []
-    return [name for name in map(descriptive_intent_name, intents) if name is not None]
-
-
 def clinc150_rates(encoder, data: Path, seeds: int = 3, shots: int = 10) -> dict:
     """Fit the default classifier on ``shots`` examples per intent and compare, on every test
     message (in scope and out of scope), ``head.top`` with scoring every class and example."""
@@ -47,7 +39,7 @@ def clinc150_rates(encoder, data: Path, seeds: int = 3, shots: int = 10) -> dict
     for text, intent in raw["train"]:
         train.setdefault(intent, []).append(text)
     queries = [text for text, _ in raw["test"] + raw["oos_test"]]
-    everything = [*queries, *(t for group in train.values() for t in group), *names(train)]
+    everything = [*queries, *(t for group in train.values() for t in group), *intent_names(train)]
     everything = list(dict.fromkeys(everything))
     table = dict(zip(everything, cached_encode(encoder, everything, None, False), strict=True))
     lookup = TableEncoder(encoder.name, table)

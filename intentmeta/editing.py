@@ -300,8 +300,7 @@ class IntentEditing:
     def _encode_name(self, name: str) -> torch.Tensor | None:
         """``(1, dim)`` embedding of the humanised name; ``None`` unless ``name_as_example`` and
         the name describes its intent (:func:`~intentmeta.validation.descriptive_intent_name`)."""
-        text = descriptive_intent_name(name) if self.config.name_as_example else None
-        return None if text is None else self.encoder.encode([text])
+        return self._encode_names([name]).get(0)
 
     def _encode_names(self, names: list[str]) -> dict[int, torch.Tensor]:
         """``{position: (1, dim)}`` for the descriptive ones among ``names``, encoded at once."""

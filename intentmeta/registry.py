@@ -143,7 +143,7 @@ class IntentRegistry:
 
     def positions(self, labels: list[int]) -> torch.Tensor:
         """``(n,)`` position (in the order added) of the intent with each of ``labels``."""
-        position = {intent.label: i for i, intent in enumerate(self._intents.values())}
+        position = self._position_of_label()
         return torch.tensor([position[label] for label in labels], dtype=torch.long)
 
     def prototype_evidence(
@@ -161,8 +161,11 @@ class IntentRegistry:
 
     def named_positions(self) -> dict[int, torch.Tensor]:
         """Each name example's ``(1, dim)`` vector by its intent's position (what a save keeps)."""
-        position = {intent.label: i for i, intent in enumerate(self._intents.values())}
+        position = self._position_of_label()
         return {position[label]: vector for label, vector in self.name_vectors.items()}
+
+    def _position_of_label(self) -> dict[int, int]:
+        return {intent.label: i for i, intent in enumerate(self._intents.values())}
 
     def owners(self) -> torch.Tensor:
         """``(n_examples,)`` position (in the order added) of each row of :meth:`embeddings`."""

@@ -125,8 +125,7 @@ def main() -> None:
         validation_x = cached_encode(encoder, validation.texts, args.cache_dir)
         chosen = candidates
         if args.names:
-            encode = lambda texts, e=encoder: cached_encode(e, texts, args.cache_dir, False)  # noqa: E731
-            names = IntentNames.of(sorted(set(pool.labels)), encode)
+            names = IntentNames.of(pool.labels, encoder, args.cache_dir)
             chosen = {name: with_names(method, names) for name, method in candidates.items()}
         results = full_class_eval(
             pool_x, pool.labels, validation_x, validation.labels, config, methods=chosen

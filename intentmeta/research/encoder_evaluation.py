@@ -94,9 +94,7 @@ def evaluate_encoder(
     pool = torch.zeros(len(train), vectors.shape[1])  # (n_train, dim); unused rows stay 0
     pool[needed] = vectors
     query_x = cached_encode(encoder, queries.texts, cache_dir, progress)  # (n_query, dim)
-    names = evaluate.IntentNames.of(
-        sorted(set(train.labels)), lambda texts: cached_encode(encoder, texts, cache_dir, False)
-    )
+    names = evaluate.IntentNames.of(train.labels, encoder, cache_dir)
     eval_config = evaluate.EvalConfig(
         shots=config.shots, seeds=config.seeds, methods=config.methods
     )

@@ -202,13 +202,19 @@ class IntentNames:
     classes: torch.Tensor
 
     @classmethod
-    def of(cls, intents: Sequence[str], encode: Callable[[list[str]], torch.Tensor]):
-        """The descriptive names among ``intents`` (class ``c`` is ``intents[c]``), encoded."""
+    def of(cls, labels: Sequence[str], encoder, cache_dir: str | None = None):
+        """The descriptive names among the intents of ``labels`` (class ``c`` is the ``c``-th
+        intent in sorted order, as in :func:`full_class_eval`), encoded through the cache."""
+        from intentmeta.research.embedding_cache import cached_encode
         from intentmeta.validation import descriptive_intent_name
 
-        texts = {c: descriptive_intent_name(intent) for c, intent in enumerate(intents)}
+        texts = {c: descriptive_intent_name(intent) for c, intent in enumerate(sorted(set(labels)))}
         named = [c for c, text in texts.items() if text is not None]
-        vectors = encode([texts[c] for c in named]) if named else torch.empty(0, 0)
+        vectors = (
+            cached_encode(encoder, [texts[c] for c in named], cache_dir, False)
+            if named
+            else torch.empty(0, 0)
+        )
         return cls(vectors, torch.tensor(named, dtype=torch.long))
 
 
@@ -366,9 +372,7 @@ def evaluate(
     started = time.time()
     train_x = cached_encode(encoder, train.texts, cache_dir, progress)  # (n_train, dim)
     eval_x = cached_encode(encoder, evaluation.texts, cache_dir, progress)  # (n_eval, dim)
-    names = IntentNames.of(
-        sorted(set(train.labels)), lambda texts: cached_encode(encoder, texts, cache_dir, False)
-    )
+    names = IntentNames.of(train.labels, encoder, cache_dir)
     full = full_class_eval(
         train_x, train.labels, eval_x, evaluation.labels, config, progress, names=names
     )
