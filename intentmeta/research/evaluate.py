@@ -210,11 +210,8 @@ class IntentNames:
 
         texts = {c: descriptive_intent_name(intent) for c, intent in enumerate(sorted(set(labels)))}
         named = [c for c, text in texts.items() if text is not None]
-        vectors = (
-            cached_encode(encoder, [texts[c] for c in named], cache_dir, False)
-            if named
-            else torch.empty(0, 0)
-        )
+        wanted = [texts[c] for c in named]
+        vectors = cached_encode(encoder, wanted, cache_dir, False) if wanted else torch.empty(0, 0)
         return cls(vectors, torch.tensor(named, dtype=torch.long))
 
 
