@@ -224,6 +224,11 @@ class SentenceEncoder:
         """
         texts = list(texts)
         found: dict[str, torch.Tensor] = self._cached(texts) if use_cache else {}
+        if len(texts) == 1 and not found:  # one new message (classify): no batching to do
+            vectors = self.forward(texts)  # (1, dim)
+            if use_cache:
+                self._store({texts[0]: vectors[0]})
+            return vectors
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         # Sorting by length keeps texts of similar length in one batch, so little padding is run.
         missing.sort(key=len)

@@ -209,6 +209,10 @@ def bounded_top_k(
     return best.values, columns[best.indices], columns, scores, ~possible.any(dim=1)
 
 
+#: Up to this many rows, :func:`chosen_and_runner_up` scores all of them exactly in one product.
+EXACT_ROWS = 128
+
+
 def chosen_and_runner_up(
     unit_queries: torch.Tensor, rows: torch.Tensor, half_rows: torch.Tensor, best: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,6 +232,10 @@ def chosen_and_runner_up(
         ``(n_query,)`` chosen dot products and ``(n_query,)`` runner-up dot products
         (``-inf`` when there is a single row).
     """
+    if rows.shape[0] <= EXACT_ROWS:  # a small registry: one exact product is cheaper
+        exact = unit_queries @ rows.T  # (n_query, n)
+        chosen = exact.gather(1, best[:, None])[:, 0]  # (n_query,)
+        return chosen, exact.scatter_(1, best[:, None], -torch.inf).max(dim=1).values
     chosen = (unit_queries * rows[best]).sum(dim=1)  # (n_query,)
     approx = half_precision_scores(unit_queries, half_rows)  # (n_query, n)
     chosen_column = best[:, None]  # (n_query, 1)

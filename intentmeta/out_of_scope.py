@@ -34,6 +34,7 @@ from intentmeta.rejection_rule import (
     RejectionRule,
     answer_distribution,
     expected_similarity,
+    linear_probabilities,
     registry_scale,
 )
 
@@ -96,6 +97,7 @@ class OutOfScopeDetector:
         # Derived lazily and dropped on every change: expected cosine of each row, the scale.
         self._scale: RegistryScale | None = None
         self._columns: torch.Tensor | None = None
+        self._folded: tuple[tuple[float, float], torch.Tensor] | None = None  # (adjustment, rule)
         self._warned: set[str] = set()
 
     @property
@@ -137,6 +139,7 @@ class OutOfScopeDetector:
     def _invalidate(self) -> None:
         self._scale = None
         self._columns = None
+        self._folded = None
 
     # ----------------------------------------------------------------------------- statistics
     def _global(self) -> tuple[torch.Tensor, RegistryScale]:
@@ -165,6 +168,15 @@ class OutOfScopeDetector:
         expected, scale = self._global()
         rows = self.statistics.slots(labels)  # (n,)
         return expected[rows], self.statistics.counts[rows], scale
+
+    def _linear_logits(self, adjustment: tuple[float, float]) -> torch.Tensor:
+        """``(n_intents, 2, 3)`` the rule folded per statistics row (``linear_logits``), kept
+        until the next edit or another calibration."""
+        expected, scale = self._global()
+        if self._folded is None or self._folded[0] != adjustment:
+            folded = self.rule.linear_logits(expected, self.statistics.counts, scale, adjustment)
+            self._folded = (adjustment, folded)
+        return self._folded[1]
 
     def scale(self) -> RegistryScale:
         """The registry's cosine scale (see :mod:`intentmeta.rejection_rule`)."""
@@ -218,16 +230,12 @@ class OutOfScopeDetector:
             ``(n_query,)`` cosine to the chosen prototype, probability that the message is out
             of scope, and probability that the chosen intent is right if it is in scope.
         """
-        expected, counts, scale = self._gather(labels)
-        runner_up = runner_up.masked_fill(runner_up.isinf(), scale.cross)  # no other intent
-        p_oos, q = self.rule.probabilities(
-            chosen,
-            runner_up,
-            expected,
-            counts,
-            scale,
-            self.adjustment if adjustment is None else adjustment,
-        )
+        coefficients = self._linear_logits(self.adjustment if adjustment is None else adjustment)
+        assert self._scale is not None
+        if self._scale.n_intents < 2:  # no other intent: the runner-up is a neighbour's level
+            runner_up = torch.full_like(runner_up, self._scale.cross)
+        rows = coefficients[self.statistics.slots(labels)]  # (n_query, 2, 3)
+        p_oos, q = linear_probabilities(rows, chosen, runner_up)
         return chosen, p_oos, q
 
     def decide(

@@ -25,7 +25,6 @@ The answer is the most probable of "out of scope" (``p_oos``) and the winner
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,22 +135,49 @@ class RejectionRule:
             expected: ``(n,)`` the winning intent's expected own-message cosine.
             examples: ``(n,)`` the winning intent's number of examples.
             scale: The registry's cosine scale.
-            adjustment: ``(a, b)`` of a calibration on labelled traffic: the out-of-scope
-                log-odds ``z`` become ``a * z + b``.
+            adjustment: ``(a, b)`` of a calibration: out-of-scope log-odds ``z`` -> ``a z + b``.
 
         Returns:
-            ``(n,)`` probability that the message is out of scope, and ``(n,)`` probability
-            that the winner is right if it is in scope.
+            ``(n,)`` probabilities of out of scope and of the winner being right if in scope.
         """
-        oos_x, intent_x = self.features(
-            chosen, runner_up, expected, examples, scale.cross, scale.mean_expected, scale.spread
-        )
-        w, w_bias = weight_tensors(tuple(self.oos_weights), oos_x.dtype)
-        v, v_bias = weight_tensors(tuple(self.intent_weights), intent_x.dtype)
-        oos_logit = oos_x @ w + w_bias
-        if adjustment != (1.0, 0.0):  # x * 1 + 0 is x (or +0 for -0: the same sigmoid)
-            oos_logit = adjustment[0] * oos_logit + adjustment[1]
-        return torch.sigmoid(oos_logit), torch.sigmoid(intent_x @ v + v_bias)
+        folded = self.linear_logits(expected, examples, scale, adjustment)
+        return linear_probabilities(folded, chosen, runner_up)
+
+    def linear_logits(
+        self,
+        expected: torch.Tensor,
+        examples: torch.Tensor,
+        scale: RegistryScale,
+        adjustment: tuple[float, float] = (1.0, 0.0),
+    ) -> torch.Tensor:
+        """The rule folded per intent: both log-odds as ``c * a + r * b + d`` in the winner's
+        cosine ``c`` and the runner-up's ``r`` (every feature is linear in them once the intent,
+        hence ``log n``, is known): computed once per edit, a message costs one small product.
+
+        Args:
+            expected: ``(n,)`` each intent's expected own-message cosine.
+            examples: ``(n,)`` each intent's number of examples.
+            scale: The registry's cosine scale.
+            adjustment: ``(a, b)`` of a calibration of the out-of-scope log-odds.
+
+        Returns:
+            ``(n, 2, 3)``: for ``p_oos`` then ``q``, the weights of ``(c, r, 1)``.
+        """
+        w_level, w_gap, w_tight, w_log, w_level_log, w_bias = self.oos_weights
+        v_gap, v_level, v_log, v_bias = self.intent_weights
+        spread, cross, (scale_by, shift) = scale.spread, scale.cross, adjustment
+        log_n = examples.float().clamp(min=1).log()  # (n,)
+        tightness = (expected.float() - scale.mean_expected) / spread  # (n,)
+        per_level = (w_level + w_level_log * log_n) / spread  # (n,) weight of (c - cross)
+        oos_constant = w_tight * tightness + w_log * log_n + w_bias - cross * per_level  # (n,)
+        intent_constant = v_log * log_n + v_bias - cross * v_level / spread  # (n,)
+        ones = torch.ones_like(log_n)
+        oos = torch.stack([per_level + w_gap / spread, -w_gap / spread * ones, oos_constant], 1)
+        oos = oos * scale_by + oos.new_tensor([0.0, 0.0, shift])  # (n, 3)
+        intent = torch.stack(
+            [(v_gap + v_level) / spread * ones, -v_gap / spread * ones, intent_constant], 1
+        )  # (n, 3)
+        return torch.stack([oos, intent], dim=1)
 
     def effective_thresholds(
         self,
@@ -165,13 +191,12 @@ class RejectionRule:
         Taken with the runner-up at the registry's ``cross`` level (a typical clear match);
         a closer runner-up raises the bar. Found by bisection on the decision itself.
         """
+        folded = self.linear_logits(expected, examples, scale, adjustment)  # (n_intents, 2, 3)
         low = torch.full_like(expected, -1.0)
         high = torch.full_like(expected, 1.0)
         for _ in range(30):
             middle = (low + high) / 2
-            p_oos, q = self.probabilities(
-                middle, torch.full_like(middle, scale.cross), expected, examples, scale, adjustment
-            )
+            p_oos, q = linear_probabilities(folded, middle, torch.full_like(middle, scale.cross))
             rejected = p_oos > (1 - p_oos) * q
             low = torch.where(rejected, middle, low)
             high = torch.where(rejected, high, middle)
@@ -233,14 +258,16 @@ class RejectionRule:
         return reasons
 
 
-@functools.lru_cache(maxsize=16)
-def weight_tensors(weights: tuple[float, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
-    """A logistic model's ``(n,)`` weights and its 0-d bias (the last entry) as tensors, made
-    once per set of weights: a message needs them, the weights rarely change. Not to be
-    modified in place."""
-    with torch.inference_mode(False):  # usable in autograd too (fitting)
-        values = torch.tensor(weights, dtype=dtype)
-    return values[:-1], values[-1]
+def linear_probabilities(
+    coefficients: torch.Tensor, chosen: torch.Tensor, runner_up: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(n,)`` ``p_oos`` and ``(n,)`` ``q`` of messages from the ``(n, 2, 3)`` rows of
+    :meth:`RejectionRule.linear_logits` of their winners, their ``(n,)`` cosines to the winner's
+    prototype and to the best other one."""
+    inputs = torch.stack([chosen, runner_up, torch.ones_like(chosen)], dim=1)  # (n, 3)
+    logits = (coefficients @ inputs[:, :, None])[:, :, 0]  # (n, 2)
+    p_oos, q = torch.sigmoid(logits).unbind(dim=1)
+    return p_oos, q
 
 
 def answer_distribution(

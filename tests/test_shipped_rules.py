@@ -83,3 +83,25 @@ def test_a_saved_registry_keeps_its_own_rule_whatever_its_encoder_now_ships(toy_
     assert [p.confidence for p in loaded.classify_batch(texts)] == pytest.approx(
         [p.confidence for p in clf.classify_batch(texts)]
     )
+
+
+@pytest.mark.parametrize("adjustment", [(1.0, 0.0), (0.7, -0.4)])
+def test_the_folded_rule_gives_the_probabilities_of_its_features(adjustment):
+    """``linear_logits`` (what a message is scored with) is the rule written on its features."""
+    from intentmeta.rejection_rule import RegistryScale
+
+    rule = RejectionRule.for_encoder(META_LEARNED)
+    generator = torch.Generator().manual_seed(0)
+    chosen, runner_up = torch.rand(2, 50, generator=generator) * 1.4 - 0.4
+    expected = torch.rand(50, generator=generator) * 0.3 + 0.5
+    examples = torch.randint(1, 30, (50,), generator=generator)
+    scale = RegistryScale(mean_expected=0.62, cross=0.41, n_intents=50)
+    oos_x, intent_x = rule.features(
+        chosen, runner_up, expected, examples, scale.cross, scale.mean_expected, scale.spread
+    )
+    weights, intent_weights = torch.tensor(rule.oos_weights), torch.tensor(rule.intent_weights)
+    oos_logit = adjustment[0] * (oos_x @ weights[:-1] + weights[-1]) + adjustment[1]
+    p_oos, q = rule.probabilities(chosen, runner_up, expected, examples, scale, adjustment)
+    torch.testing.assert_close(p_oos, torch.sigmoid(oos_logit), atol=1e-6, rtol=0)
+    intent_logit = intent_x @ intent_weights[:-1] + intent_weights[-1]
+    torch.testing.assert_close(q, torch.sigmoid(intent_logit), atol=1e-6, rtol=0)

@@ -112,9 +112,10 @@ def test_normaliser_is_exact_when_every_class_is_shortlisted():
         assert torch.allclose(normaliser, head(queries).logsumexp(dim=1), atol=1e-5)
 
 
-def test_chosen_and_runner_up_equal_the_full_float32_product():
+@pytest.mark.parametrize("n_rows", [3000, 60])  # the fp16 screen, and one exact product
+def test_chosen_and_runner_up_equal_the_full_float32_product(n_rows):
     generator = torch.Generator().manual_seed(4)
-    rows = F.normalize(torch.randn(3000, 32, generator=generator), dim=1)
+    rows = F.normalize(torch.randn(n_rows, 32, generator=generator), dim=1)
     rows[1] = rows[0]  # an exact tie
     queries = F.normalize(torch.randn(40, 32, generator=generator), dim=1)
     queries[0] = rows[0]
