@@ -33,13 +33,20 @@ THRESHOLD_MODES = {
 }
 
 
-def settings_view(service: DemoService) -> tuple[str, str, float, str]:
-    """The form's values for the served registry: head, mode, fixed value, explanation."""
+#: The share slider's value when the classifier's share is unknown (calibrated on labels).
+DEFAULT_SHARE = 0.4
+
+
+def settings_view(service: DemoService) -> tuple[str, str, float, str, float]:
+    """The form's values for the served registry: head, mode, fixed value, explanation, and
+    the out-of-scope share of traffic the automatic threshold is set for."""
     config = service.classifier.config
     threshold = config.oos_threshold
     fixed = isinstance(threshold, (int, float))
     mode = "fixed" if fixed else "off" if threshold is None else "auto"
-    return config.head, mode, float(threshold) if fixed else 0.5, explain(service)
+    share = service.classifier.oos.expected_share
+    shown_share = DEFAULT_SHARE if share is None else round(share, 2)
+    return config.head, mode, float(threshold) if fixed else 0.5, explain(service), shown_share
 
 
 def explain(service: DemoService) -> str:
@@ -54,7 +61,7 @@ def explain(service: DemoService) -> str:
                 f"- **Out of scope:** auto — works out to a cosine threshold of {min(values):.2f} "
                 f"to {max(values):.2f} across the {len(values)} intents (median "
                 f"{statistics.median(values):.2f}); a message less similar to its best intent "
-                "is answered *out of scope*."
+                f"is answered *out of scope*. {share_sentence(service.classifier)}"
             )
         else:
             lines.append("- **Out of scope:** auto — no intents yet.")
@@ -67,12 +74,26 @@ def explain(service: DemoService) -> str:
     return "\n".join(lines)
 
 
-def apply_settings(service: DemoService, head: str, threshold: float | str | None) -> EditResult:
-    """Serve the same intents with another head or out-of-scope threshold (saved, undoable)."""
+def share_sentence(clf: IntentClassifier) -> str:
+    """What share of out-of-scope traffic the automatic threshold is set for, in words."""
+    share = clf.oos.expected_share
+    if share is None:
+        return "Tuned on labelled traffic (`intentmeta calibrate`)."
+    return f"Set for traffic about {share:.0%} out of scope."
+
+
+def apply_settings(
+    service: DemoService, head: str, threshold: float | str | None, share: float | None = None
+) -> EditResult:
+    """Serve the same intents with another head, out-of-scope threshold or, for the automatic
+    threshold, expected out-of-scope share of traffic (saved, undoable). Without a share, the
+    current tuning (a share, or a calibration on labelled traffic) is kept."""
     if head not in HEADS:
         raise ValueError(f"the head must be one of {sorted(HEADS)}, not {head!r}")
     if isinstance(threshold, (int, float)) and not -1.0 <= threshold <= 1.0:
         raise ValueError(f"the threshold must be between -1 and 1, not {threshold}")
+    if share is not None and not 0.0 < share < 1.0:
+        raise ValueError(f"the out-of-scope share must be between 0 and 1 (exclusive), not {share}")
 
     def rebuild(old: IntentClassifier) -> IntentClassifier:
         new = IntentClassifier(
@@ -85,11 +106,16 @@ def apply_settings(service: DemoService, head: str, threshold: float | str | Non
         texts = [text for name in names for text in old.examples(name)]
         if texts:
             new.fit(texts, [name for name in names for _ in old.examples(name)])
+        if threshold == "auto" and share is not None and len(new):
+            new.calibrate(out_of_scope_share=share)
+        elif threshold == "auto" and old.config.oos_threshold == "auto":
+            new.oos.adjustment = old.oos.adjustment  # a head change keeps the tuning
         return new
 
     service.replace_classifier(f"settings: {head} head, threshold {threshold}", rebuild)
     shown = "off" if threshold is None else threshold
-    return EditResult(f"now using the {head} head, out-of-scope threshold {shown}")
+    tuned = f". {share_sentence(service.classifier)}" if threshold == "auto" else ""
+    return EditResult(f"now using the {head} head, out-of-scope threshold {shown}{tuned}")
 
 
 def restore_question(service: DemoService) -> str:
@@ -145,16 +171,28 @@ def build(service: DemoService) -> TabParts:
             info="used when the threshold is fixed; higher rejects more",
             elem_id="settings-value",
         )
+        share = gr.Slider(
+            0.05,
+            0.95,
+            step=0.01,
+            label="Expected share of out-of-scope messages",
+            info="with the auto threshold: the share of your traffic that fits no intent; "
+            "higher rejects more",
+            elem_id="settings-share",
+        )
         explanation = markdown(elem_id="settings-explain")
         apply = gr.Button("Apply settings", variant="primary", elem_id="settings-apply")
         status = markdown(elem_id="settings-status")
         restore = gr.Button("Restore the built-in e-commerce intents…", elem_id="restore-button")
         panel = confirm_panel("restore", "Yes, replace them")
 
-    def on_apply(new_head: str, new_mode: str, fixed: float):
+    def on_apply(new_head: str, new_mode: str, fixed: float, new_share: float):
         threshold = {"auto": "auto", "off": None}.get(new_mode, float(fixed))
+        current = settings_view(service)[4]
+        # Only a moved slider re-tunes: a calibration on labelled traffic is kept otherwise.
+        moved = None if abs(float(new_share) - current) < 1e-9 else float(new_share)
         try:
-            return result_markdown(apply_settings(service, new_head, threshold))
+            return result_markdown(apply_settings(service, new_head, threshold, moved))
         except (OSError, *USER_ERRORS) as error:
             return error_markdown(error)
 
@@ -165,7 +203,7 @@ def build(service: DemoService) -> TabParts:
             return error_markdown(error), *panel.hide()
 
     private = {"api_visibility": "private"}
-    applied = apply.click(on_apply, [head, mode, value], status, **private)
+    applied = apply.click(on_apply, [head, mode, value, share], status, **private)
     restore.click(
         lambda: panel.show(as_text(restore_question(service))),
         None,
@@ -180,6 +218,7 @@ def build(service: DemoService) -> TabParts:
             (mode, lambda: settings_view(service)[1]),
             (value, lambda: settings_view(service)[2]),
             (explanation, lambda: settings_view(service)[3]),
+            (share, lambda: settings_view(service)[4]),
         ],
         edits=[applied, restored],
         opened=[tab.select],

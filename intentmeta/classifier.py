@@ -183,6 +183,7 @@ class IntentClassifier(IntentEditing):
         in_scope: Sequence[str] | None = None,
         out_of_scope: Sequence[str] | None = None,
         in_scope_intents: Sequence[str] | None = None,
+        out_of_scope_share: float | None = None,
     ) -> dict:
         """Re-fit the out-of-scope probability on labelled messages of real traffic.
 
@@ -197,14 +198,17 @@ class IntentClassifier(IntentEditing):
                 examples, each scored against the others of its intent.
             out_of_scope: Messages that fit none of the intents.
             in_scope_intents: The intent of each ``in_scope`` message, to report accuracy.
+            out_of_scope_share: With no labelled message, the share of traffic expected to be
+                out of scope (e.g. 0.5): the probability is moved to it by Bayes' rule.
 
         Returns:
-            ``{"scale", "offset", "before", "after"}``: the fitted map and the figures on these
-            messages before and after (in-scope acceptance and accuracy, out-of-scope recall
-            and precision, log-loss of the out-of-scope probability).
+            ``{"scale", "offset", "before", "after"}``: the fitted map and the figures on the
+            messages before and after (in-scope acceptance and accuracy, out-of-scope recall and
+            precision, log-loss of the out-of-scope probability); the map only for a share.
 
         Raises:
-            ValueError: If ``oos_threshold`` is not ``"auto"`` or no out-of-scope text is given.
+            ValueError: If ``oos_threshold`` is not ``"auto"``, or neither out-of-scope texts
+                nor a share (or both) are given.
             RuntimeError: If the classifier has no intents.
         """
         from intentmeta.traffic_calibration import calibrate_on_traffic
@@ -220,7 +224,9 @@ class IntentClassifier(IntentEditing):
             in_scope = in_scope_texts if in_scope is None else in_scope
         if self.config.oos_threshold != "auto":
             raise ValueError("calibrate() tunes oos_threshold='auto'; this classifier's is fixed")
-        return calibrate_on_traffic(self, in_scope, out_of_scope, in_scope_intents)
+        return calibrate_on_traffic(
+            self, in_scope, out_of_scope, in_scope_intents, out_of_scope_share
+        )
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The predicted intent of each message, ``"oos"`` when out of scope.

@@ -317,6 +317,42 @@ class OutOfScopeDetector:
         self._invalidate()
         return {"scale": self.adjustment[0], "offset": self.adjustment[1]}
 
+    @property
+    def expected_share(self) -> float | None:
+        """The out-of-scope share of traffic the probability is set for: the rule's own prior,
+        or the share given to :meth:`expect_share`; ``None`` after a calibration on labelled
+        messages (which changes more than the share) or for a rule that records no prior."""
+        prior = self.rule.provenance.get("out_of_scope_prior")
+        scale, offset = self.adjustment
+        if prior is None or scale != 1.0:
+            return None
+        return 1 / (1 + (1 - prior) / prior * math.exp(-offset))
+
+    def expect_share(self, share: float) -> dict[str, float]:
+        """Move the out-of-scope probability to a traffic whose out-of-scope share is ``share``.
+
+        The rule was fitted with its messages weighted to ``provenance["out_of_scope_prior"]``;
+        Bayes' rule moves its log-odds by ``logit(share) - logit(prior)`` for another share
+        (no labelled message needed). Replaces any calibration.
+
+        Returns:
+            ``{"scale", "offset"}``: the map now applied to the out-of-scope log-odds.
+
+        Raises:
+            ValueError: If ``share`` is not strictly between 0 and 1, or the rule does not
+                record the share it was fitted for.
+        """
+        prior = self.rule.provenance.get("out_of_scope_prior")
+        if not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise ValueError(
+                f"the out-of-scope share must lie strictly between 0 and 1, not {share!r}"
+            )
+        if prior is None:
+            raise ValueError("this rule does not record the out-of-scope share it was fitted for")
+        self.adjustment = (1.0, math.log(share / (1 - share)) - math.log(prior / (1 - prior)))
+        self._invalidate()
+        return {"scale": self.adjustment[0], "offset": self.adjustment[1]}
+
     # ----------------------------------------------------------------------------- saving
     def state(self) -> dict[str, Any]:
         """JSON-serialisable state saved with the registry: the rule and its provenance."""

@@ -89,6 +89,7 @@ def calibrate_on_traffic(
     in_scope: Sequence[str] | None,
     out_of_scope: Sequence[str] | None,
     in_scope_intents: Sequence[str] | None = None,
+    out_of_scope_share: float | None = None,
 ) -> dict:
     """Fit the out-of-scope map of ``clf`` to labelled messages; figures before and after.
 
@@ -97,14 +98,25 @@ def calibrate_on_traffic(
         in_scope: Messages that belong to some intent, or ``None`` for the examples.
         out_of_scope: Messages that fit none (at least one).
         in_scope_intents: The intent of each ``in_scope`` message, for the accuracy figure.
+        out_of_scope_share: Instead of labelled messages, the share of the traffic expected to
+            be out of scope (:meth:`OutOfScopeDetector.expect_share`).
 
     Returns:
-        ``{"scale", "offset", "before", "after"}``.
+        ``{"scale", "offset", "before", "after"}``; only the map for a share.
 
     Raises:
-        ValueError: If ``out_of_scope`` is empty, or the intents do not match the messages.
+        ValueError: If ``out_of_scope`` is empty (and no share is given), a share comes with
+            labelled messages, or the intents do not match the messages.
         RuntimeError: If the classifier has no intents.
     """
+    if out_of_scope_share is not None:
+        if in_scope is not None or out_of_scope is not None:
+            raise ValueError(
+                "give calibrate() labelled messages or an out-of-scope share, not both"
+            )
+        clf._check_not_empty()
+        with clf._lock:
+            return clf.oos.expect_share(out_of_scope_share)
     out_texts = check_texts(list(out_of_scope or []), "out_of_scope")
     if not out_texts:
         raise ValueError("calibrate() needs at least one out-of-scope message")

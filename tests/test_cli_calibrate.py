@@ -66,3 +66,16 @@ def test_calibrate_dry_run_changes_no_file_and_unknown_labels_are_an_error(
     assert "refunds" in capsys.readouterr().err
     none_out = write_traffic(tmp_path / "none.csv", [("money back", "refund")])
     assert main(["calibrate", "--registry", str(registry), "--data", str(none_out)]) == 2
+
+
+def test_calibrate_to_a_stated_share_saves_the_map_and_needs_no_data(registry, capsys):
+    assert main(["calibrate", "--registry", str(registry), "--share", "0.5"]) == 0
+    assert "out-of-scope share 0.5" in capsys.readouterr().out
+    assert FakeClassifier.load(registry).oos.adjustment[1] > 0  # above the rule's 0.4
+    both = ["calibrate", "--registry", str(registry), "--share", "0.5", "--data", "x.csv"]
+    assert main(both) == 2  # one source only
+    assert "not allowed with" in capsys.readouterr().err
+    saved = FakeClassifier.load(registry).oos.adjustment
+    assert main(["calibrate", "--registry", str(registry), "--share", "1.5"]) == 2
+    assert "share" in capsys.readouterr().err
+    assert FakeClassifier.load(registry).oos.adjustment == saved  # nothing half-changed

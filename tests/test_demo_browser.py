@@ -221,6 +221,21 @@ def test_settings_survive_a_reload(demo, page):
     assert demo[0].service.classifier.config.head == "prototypical"
 
 
+def test_the_share_of_out_of_scope_traffic_is_set_from_the_settings(demo, page):
+    tab(page, "Settings")
+    expect(page.locator("#settings-explain")).to_contain_text("about 40% out of scope")
+    page.locator("#settings-share input[type=number]").fill("0.6")
+    page.locator("#settings-share input[type=number]").press("Enter")
+    page.locator("#settings-apply").click()
+    expect(page.locator("#settings-status")).to_contain_text("about 60% out of scope")
+    assert demo[0].service.classifier.oos.expected_share == pytest.approx(0.6)
+    page.reload()
+    tab(page, "Settings")
+    expect(page.locator("#settings-explain")).to_contain_text("about 60% out of scope")
+    undo(page, "settings")
+    assert demo[0].service.classifier.oos.expected_share == pytest.approx(0.4)
+
+
 # --------------------------------------------------------------------------- example-level control
 def test_editing_a_single_example_changes_the_next_prediction(demo, page):
     service = demo[0].service

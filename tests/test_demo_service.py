@@ -171,6 +171,27 @@ def test_settings_are_saved_and_undone_like_any_edit(service, fake_encoder):
 def test_auto_threshold_is_explained_with_what_it_works_out_to(service):
     tab_settings.apply_settings(service, "prototypical", "auto")
     assert "works out to a cosine threshold of" in tab_settings.explain(service)
+    assert "about 40% out of scope" in tab_settings.explain(service)  # the rule's own share
+
+
+def test_the_expected_out_of_scope_share_is_set_kept_and_undone(service, fake_encoder):
+    tab_settings.apply_settings(service, "prototypical", "auto")
+    before = tab_settings.effective_thresholds(service.classifier)
+    result = tab_settings.apply_settings(service, "prototypical", "auto", share=0.7)
+    assert "about 70% out of scope" in result.message
+    assert tab_settings.settings_view(service)[4] == 0.7
+    after = tab_settings.effective_thresholds(service.classifier)
+    assert all(after[name] > before[name] for name in before)  # more traffic rejected
+    reloaded = IntentClassifier.load(service.registry_dir, encoder=fake_encoder)
+    assert reloaded.oos.expected_share == pytest.approx(0.7)
+    tab_settings.apply_settings(service, "matching", "auto")  # a head change keeps the share
+    assert service.classifier.oos.expected_share == pytest.approx(0.7)
+    service.undo()
+    service.undo()
+    assert tab_settings.settings_view(service)[4] == 0.4
+    with pytest.raises(ValueError, match="share"):
+        tab_settings.apply_settings(service, "prototypical", "auto", share=1.0)
+    assert service.classifier.oos.expected_share == pytest.approx(0.4)
 
 
 @pytest.mark.parametrize("kind", sorted(FAULTS))

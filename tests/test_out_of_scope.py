@@ -305,3 +305,47 @@ def test_a_rule_set_after_fitting_takes_effect_on_the_next_message(fake_encoder,
     clf.oos.rule = stricter
     after = clf.out_of_scope_thresholds()
     assert all(after[name] > before[name] for name in before)
+
+
+def test_a_stated_out_of_scope_share_moves_the_log_odds_by_bayes_rule(
+    fake_encoder, toy_intents, tmp_path
+):
+    clf = build(fake_encoder, toy_intents)
+    queries = fake_encoder.encode(["where is my parcel", "money back", UNRELATED, "violin"])
+    before = clf.out_of_scope_evidence(queries)[1].double()
+    prior = clf.oos.rule.provenance["out_of_scope_prior"]
+    assert clf.calibrate(out_of_scope_share=prior)["offset"] == 0.0  # the rule's own share
+    report = clf.calibrate(out_of_scope_share=0.8)
+    after = clf.out_of_scope_evidence(queries)[1].double()
+    shift = torch.logit(torch.tensor(0.8)) - torch.logit(torch.tensor(prior))
+    torch.testing.assert_close(
+        after.logit() - before.logit(), shift.double().expand(4), atol=1e-4, rtol=0
+    )
+    assert report == {"scale": 1.0, "offset": pytest.approx(float(shift))}
+    assert (after > before).all()
+    clf.save(tmp_path / "registry")
+    loaded = IntentClassifier.load(tmp_path / "registry", encoder=fake_encoder)
+    assert loaded.oos.adjustment == clf.oos.adjustment
+    assert loaded.oos.expected_share == pytest.approx(0.8)
+    loaded.calibrate(out_of_scope=[UNRELATED, "violin sonata"])  # labels change more than it
+    assert loaded.oos.expected_share is None
+
+
+@pytest.mark.parametrize("share", [0, 1, 1.5, -0.1, True])
+def test_an_out_of_scope_share_outside_zero_one_is_refused_and_changes_nothing(
+    fake_encoder, toy_intents, share
+):
+    clf = build(fake_encoder, toy_intents)
+    with pytest.raises(ValueError, match="share"):
+        clf.calibrate(out_of_scope_share=share)
+    assert clf.oos.adjustment == (1.0, 0.0)
+
+
+def test_a_share_and_labelled_messages_together_are_refused(fake_encoder, toy_intents):
+    clf = build(fake_encoder, toy_intents)
+    with pytest.raises(ValueError, match="not both"):
+        clf.calibrate(out_of_scope=[UNRELATED], out_of_scope_share=0.5)
+    clf.oos.rule = rejection_rule.RejectionRule(provenance={})  # a rule fitted elsewhere
+    with pytest.raises(ValueError, match="does not record"):
+        clf.calibrate(out_of_scope_share=0.5)
+    assert clf.oos.adjustment == (1.0, 0.0)

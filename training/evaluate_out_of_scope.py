@@ -89,6 +89,9 @@ def main() -> None:
     parser.add_argument(
         "--no-names", action="store_true", help="name_as_example=False (as before it shipped)"
     )
+    parser.add_argument(
+        "--share", type=float, help="calibrate(out_of_scope_share=...): the traffic's stated share"
+    )
     parser.add_argument("--timing", action="store_true", help="only time add_intent at 1,000")
     args = parser.parse_args()
     if args.fit_confidence and args.split == "test":
@@ -109,6 +112,7 @@ def main() -> None:
             args.encoder,
             args.rule,
             not args.no_names,
+            args.share,
         ),
         cache_dir=args.cache,
         out=args.out,

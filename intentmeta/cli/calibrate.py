@@ -5,6 +5,9 @@ an intent of the registry, or ``oos`` for a message that fits none. The out-of-s
 probability is re-fitted on them, the before / after figures are printed, and the registry is
 saved (unless ``--dry-run``). The figures are measured on the same messages the fit used; hold
 some back and re-run with ``--dry-run`` on them to see how it generalises.
+
+Without labelled messages, ``--share 0.5`` states the share of traffic expected to be out of
+scope instead: the probability is moved to it by Bayes' rule (no figures to report).
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "calibrate", help="tune out-of-scope rejection on labelled messages of real traffic"
     )
     parser.add_argument("--registry", metavar="DIR", required=True, help="registry to tune")
-    parser.add_argument("--data", required=True, help="CSV/JSON/JSONL with text and label")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="CSV/JSON/JSONL with text and label")
+    source.add_argument(
+        "--share", type=float, help="instead: expected out-of-scope share of traffic (0-1)"
+    )
     parser.add_argument("--text-column", help="column of the messages (guessed by default)")
     parser.add_argument("--label-column", help="column of the intents (guessed by default)")
     parser.add_argument("--dry-run", action="store_true", help="report only, do not save")
@@ -58,6 +65,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from intentmeta.cli.common import open_registry
 
     clf = open_registry(args)
+    if args.share is not None:
+        report = clf.calibrate(out_of_scope_share=args.share)
+        print(
+            f"out-of-scope share {args.share:g}: logit -> "
+            f"{report['scale']:.3f} * logit + {report['offset']:.3f}"
+        )
+        return _save(clf, args)
     in_scope, intents, out_of_scope = read_traffic(args.data, args.text_column, args.label_column)
     unknown = sorted(set(intents) - set(clf.intents))
     if unknown:
@@ -69,6 +83,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     )
     print(f"{len(in_scope)} in-scope and {len(out_of_scope)} out-of-scope messages")
     print(format_report(report))
+    return _save(clf, args)
+
+
+def _save(clf, args: argparse.Namespace) -> int:
     if not args.dry_run:
         clf.save(args.registry)
         print(f"saved {args.registry}")

@@ -45,6 +45,7 @@ class OosConfig:
     )
     rule: str | None = None  # a rule's JSON or an encoder name (its shipped rule); None: by encoder
     name_as_example: bool = True  # the classifier's default: each intent's name as one example
+    share: float | None = None  # calibrate(out_of_scope_share=...) before measuring; None: no
 
 
 def parse_threshold(value: str) -> float | str | None:
@@ -97,9 +98,11 @@ def run_seed(
     threshold: float | str | None = "auto",
     rule: RejectionRule | None = None,
     name_as_example: bool = True,
+    share: float | None = None,
 ) -> OosRun:
     """Fit a classifier on ``shots`` examples per intent and measure rejection on ``split``
-    (with ``rule`` instead of the one shipped for the encoder's name, if given)."""
+    (with ``rule`` instead of the one shipped for the encoder's name, and moved to an
+    out-of-scope ``share`` of traffic, if given)."""
     rng = random.Random(seed)
     texts, labels = [], []
     for intent in sorted(train):
@@ -112,6 +115,8 @@ def run_seed(
     if rule is not None:
         clf.oos.rule = rule
     clf.fit(texts, labels)
+    if share is not None:
+        clf.calibrate(out_of_scope_share=share)
     queries = split.texts + split.oos_texts
     predictions = clf.classify_batch(queries)
     p_oos = clf.out_of_scope_evidence(encoder.encode(queries))[1]  # (n,)
@@ -199,6 +204,7 @@ def evaluate_out_of_scope(
             config.threshold,
             rule,
             config.name_as_example,
+            config.share,
         )
         for seed in range(config.seeds)
     ]
@@ -218,6 +224,7 @@ def evaluate_out_of_scope(
         "encoder": encoder.name,
         "rule_used": config.rule,
         "name_as_example": config.name_as_example,
+        "out_of_scope_share": config.share,
         "summary": summarise(runs),
         "per_seed": [
             {k: getattr(r, k) for k in ("in_scope_accuracy", "oos_recall", "oos_precision")}
@@ -232,6 +239,7 @@ def evaluate_out_of_scope(
     Path(out).mkdir(parents=True, exist_ok=True)
     label = "" if config.encoder == "default" else f"_{Path(config.encoder).name}"
     label += "" if config.name_as_example else "_no_names"
+    label += "" if config.share is None else f"_share{config.share:g}"
     name = f"clinc150_oos{label}_{config.split}_{config.shots}shot_{config.threshold}.json"
     (Path(out) / name).write_text(json.dumps(record, indent=2))
     record["path"] = str(Path(out) / name)
