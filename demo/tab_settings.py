@@ -112,7 +112,8 @@ def apply_settings(
             new.oos.adjustment = old.oos.adjustment  # a head change keeps the tuning
         return new
 
-    service.replace_classifier(f"settings: {head} head, threshold {threshold}", rebuild)
+    shared = "" if share is None or threshold != "auto" else f", out-of-scope share {share:g}"
+    service.replace_classifier(f"settings: {head} head, threshold {threshold}{shared}", rebuild)
     shown = "off" if threshold is None else threshold
     tuned = f". {share_sentence(service.classifier)}" if threshold == "auto" else ""
     return EditResult(f"now using the {head} head, out-of-scope threshold {shown}{tuned}")
