@@ -77,9 +77,11 @@ def explain(service: DemoService) -> str:
 def share_sentence(clf: IntentClassifier) -> str:
     """What share of out-of-scope traffic the automatic threshold is set for, in words."""
     share = clf.oos.expected_share
-    if share is None:
+    if share is not None:
+        return f"Set for traffic about {share:.0%} out of scope."
+    if clf.oos.adjustment[0] != 1.0:
         return "Tuned on labelled traffic (`intentmeta calibrate`)."
-    return f"Set for traffic about {share:.0%} out of scope."
+    return ""  # a rule that records no share (set by hand)
 
 
 def apply_settings(

@@ -194,6 +194,16 @@ def test_the_expected_out_of_scope_share_is_set_kept_and_undone(service, fake_en
     assert service.classifier.oos.expected_share == pytest.approx(0.4)
 
 
+def test_a_calibration_on_labelled_traffic_is_named_as_such_and_kept_by_a_head_change(service):
+    tab_settings.apply_settings(service, "prototypical", "auto")
+    service.classifier.calibrate(out_of_scope=["violin sonata", "zebra crossing"])
+    adjustment = service.classifier.oos.adjustment
+    assert "Tuned on labelled traffic" in tab_settings.share_sentence(service.classifier)
+    assert tab_settings.settings_view(service)[4] == tab_settings.DEFAULT_SHARE
+    tab_settings.apply_settings(service, "matching", "auto")
+    assert service.classifier.oos.adjustment == adjustment
+
+
 @pytest.mark.parametrize("kind", sorted(FAULTS))
 def test_a_save_that_fails_for_real_leaves_memory_and_disk_agreeing(toy_classifier, kind):
     directory = world_readable_temporary_directory() / "registry"
