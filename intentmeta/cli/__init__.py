@@ -8,6 +8,7 @@ sub-parsers (each with ``set_defaults(func=...)``) and, optionally, ``ORDER`` (i
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import pkgutil
@@ -17,15 +18,22 @@ from collections.abc import Sequence
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def command_modules() -> list:
-    """The command-group modules of this package, in ``--help`` order."""
+@functools.cache
+def command_modules() -> tuple:
+    """The command-group modules of this package, in ``--help`` order.
+
+    Found once per process: listing the package's folder again on every call would fail where
+    the process later loses the right to read it (a save run as another user, a chroot).
+    """
     modules = [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in pkgutil.iter_modules(__path__)
         if not info.name.startswith("_")  # not __main__
     ]
     modules = [module for module in modules if hasattr(module, "register")]
-    return sorted(modules, key=lambda module: (getattr(module, "ORDER", 100), module.__name__))
+    return tuple(
+        sorted(modules, key=lambda module: (getattr(module, "ORDER", 100), module.__name__))
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
