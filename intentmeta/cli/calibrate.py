@@ -1,4 +1,4 @@
-"""``intentmeta calibrate``: tune a registry's out-of-scope probability on labelled traffic.
+"""``intentmeta calibrate``: tune a registry's out-of-scope probability to its traffic.
 
 The data file (CSV, JSON or JSONL, columns like ``text,label``) holds real messages: the label is
 an intent of the registry, or ``oos`` for a message that fits none. The out-of-scope
@@ -21,7 +21,8 @@ ORDER = 35
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``calibrate``."""
     parser = commands.add_parser(
-        "calibrate", help="tune out-of-scope rejection on labelled messages of real traffic"
+        "calibrate",
+        help="tune out-of-scope rejection on labelled messages of real traffic, or to a share",
     )
     parser.add_argument("--registry", metavar="DIR", required=True, help="registry to tune")
     source = parser.add_mutually_exclusive_group(required=True)
