@@ -79,3 +79,11 @@ def test_calibrate_to_a_stated_share_saves_the_map_and_needs_no_data(registry, c
     assert main(["calibrate", "--registry", str(registry), "--share", "1.5"]) == 2
     assert "share" in capsys.readouterr().err
     assert FakeClassifier.load(registry).oos.adjustment == saved  # nothing half-changed
+
+
+def test_a_share_with_dry_run_reports_and_changes_no_file(registry, capsys):
+    before = {p.name: p.read_bytes() for p in registry.iterdir()}
+    assert main(["calibrate", "--registry", str(registry), "--share", "0.7", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "out-of-scope share 0.7" in out and "saved" not in out
+    assert {p.name: p.read_bytes() for p in registry.iterdir()} == before
