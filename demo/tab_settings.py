@@ -40,13 +40,24 @@ DEFAULT_SHARE = 0.4
 def settings_view(service: DemoService) -> tuple[str, str, float, str, float]:
     """The form's values for the served registry: head, mode, fixed value, explanation, and
     the out-of-scope share of traffic the automatic threshold is set for."""
+    head, mode, value = form_choices(service)
+    return head, mode, value, explain(service), shown_share(service)
+
+
+def form_choices(service: DemoService) -> tuple[str, str, float]:
+    """Head, threshold mode and fixed value of the served registry (cheap: no explanation)."""
     config = service.classifier.config
     threshold = config.oos_threshold
     fixed = isinstance(threshold, (int, float))
     mode = "fixed" if fixed else "off" if threshold is None else "auto"
+    return config.head, mode, float(threshold) if fixed else 0.5
+
+
+def shown_share(service: DemoService) -> float:
+    """The share slider's value: the share the automatic threshold is set for, or
+    :data:`DEFAULT_SHARE` after a calibration on labelled traffic."""
     share = service.classifier.oos.expected_share
-    shown_share = DEFAULT_SHARE if share is None else round(share, 2)
-    return config.head, mode, float(threshold) if fixed else 0.5, explain(service), shown_share
+    return DEFAULT_SHARE if share is None else round(share, 2)
 
 
 def explain(service: DemoService) -> str:
@@ -191,7 +202,7 @@ def build(service: DemoService) -> TabParts:
 
     def on_apply(new_head: str, new_mode: str, fixed: float, new_share: float):
         threshold = {"auto": "auto", "off": None}.get(new_mode, float(fixed))
-        current = settings_view(service)[4]
+        current = shown_share(service)
         # Only a moved slider re-tunes: a calibration on labelled traffic is kept otherwise.
         moved = None if abs(float(new_share) - current) < 1e-9 else float(new_share)
         try:
@@ -217,11 +228,12 @@ def build(service: DemoService) -> TabParts:
     panel.no.click(panel.hide, None, [panel.group, panel.question], **private)
     return TabParts(
         lists=[
-            (head, lambda: settings_view(service)[0]),
-            (mode, lambda: settings_view(service)[1]),
-            (value, lambda: settings_view(service)[2]),
-            (explanation, lambda: settings_view(service)[3]),
-            (share, lambda: settings_view(service)[4]),
+            # One explanation per refresh: it bisects every intent's effective threshold.
+            (head, lambda: form_choices(service)[0]),
+            (mode, lambda: form_choices(service)[1]),
+            (value, lambda: form_choices(service)[2]),
+            (explanation, lambda: explain(service)),
+            (share, lambda: shown_share(service)),
         ],
         edits=[applied, restored],
         opened=[tab.select],
