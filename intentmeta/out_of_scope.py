@@ -33,6 +33,7 @@ from intentmeta.rejection_rule import (
     RegistryScale,
     RejectionRule,
     answer_distribution,
+    effective_thresholds,
     expected_similarity,
     linear_probabilities,
     registry_scale,
@@ -163,12 +164,6 @@ class OutOfScopeDetector:
         assert self._scale is not None
         return self._columns, self._scale
 
-    def _gather(self, labels: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, RegistryScale]:
-        """``(n,)`` expected cosines and example counts of the intents with these labels."""
-        expected, scale = self._global()
-        rows = self.statistics.slots(labels)  # (n,)
-        return expected[rows], self.statistics.counts[rows], scale
-
     def _linear_logits(self, adjustment: tuple[float, float]) -> torch.Tensor:
         """``(n_intents, 2, 3)`` the rule folded per statistics row (``linear_logits``), kept
         until the next edit or another calibration."""
@@ -205,8 +200,8 @@ class OutOfScopeDetector:
             return torch.full((len(labels),), -math.inf)
         if isinstance(self.threshold, (int, float)):
             return torch.full((len(labels),), float(self.threshold))
-        expected, counts, scale = self._gather(labels)
-        return self.rule.effective_thresholds(expected, counts, scale, self.adjustment)
+        folded = self._linear_logits(self.adjustment)[self.statistics.slots(labels)]
+        return effective_thresholds(folded, self.scale().cross)
 
     # ----------------------------------------------------------------------------- deciding
     def evidence(

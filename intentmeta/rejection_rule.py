@@ -179,29 +179,6 @@ class RejectionRule:
         )  # (n, 3)
         return torch.stack([oos, intent], dim=1)
 
-    def effective_thresholds(
-        self,
-        expected: torch.Tensor,
-        examples: torch.Tensor,
-        scale: RegistryScale,
-        adjustment: tuple[float, float] = (1.0, 0.0),
-    ) -> torch.Tensor:
-        """``(n_intents,)`` cosine below which a message matched to each intent is rejected.
-
-        Taken with the runner-up at the registry's ``cross`` level (a typical clear match);
-        a closer runner-up raises the bar. Found by bisection on the decision itself.
-        """
-        folded = self.linear_logits(expected, examples, scale, adjustment)  # (n_intents, 2, 3)
-        low = torch.full_like(expected, -1.0)
-        high = torch.full_like(expected, 1.0)
-        for _ in range(30):
-            middle = (low + high) / 2
-            p_oos, q = linear_probabilities(folded, middle, torch.full_like(middle, scale.cross))
-            rejected = p_oos > (1 - p_oos) * q
-            low = torch.where(rejected, middle, low)
-            high = torch.where(rejected, high, middle)
-        return high
-
     @classmethod
     def for_encoder(cls, encoder: str) -> RejectionRule:
         """The rule shipped for ``encoder`` (a registry's encoder name, see
@@ -268,6 +245,24 @@ def linear_probabilities(
     logits = (coefficients @ inputs[:, :, None])[:, :, 0]  # (n, 2)
     p_oos, q = torch.sigmoid(logits).unbind(dim=1)
     return p_oos, q
+
+
+def effective_thresholds(folded: torch.Tensor, cross: float) -> torch.Tensor:
+    """``(n,)`` cosine below which a message matched to each intent is rejected, from the
+    intents' ``(n, 2, 3)`` rows of :meth:`RejectionRule.linear_logits`.
+
+    Taken with the runner-up at the registry's ``cross`` level (a typical clear match); a closer
+    runner-up raises the bar. Found by bisection on the decision itself.
+    """
+    low = torch.full(folded.shape[:1], -1.0)
+    high = torch.full(folded.shape[:1], 1.0)
+    for _ in range(30):
+        middle = (low + high) / 2
+        p_oos, q = linear_probabilities(folded, middle, torch.full_like(middle, cross))
+        rejected = p_oos > (1 - p_oos) * q
+        low = torch.where(rejected, middle, low)
+        high = torch.where(rejected, high, middle)
+    return high
 
 
 def answer_distribution(
