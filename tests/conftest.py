@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -39,6 +41,15 @@ class FakeEncoder:
         if not rows:
             return torch.empty(0, self.dim)
         return F.normalize(torch.stack(rows), dim=-1)
+
+
+def write_intent_csv(path: Path, rows: list[tuple[str, str]]) -> None:
+    """A BANKING77-style ``text,category`` CSV of ``(text, intent)`` rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "category"])
+        writer.writerows(rows)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import FakeEncoder
+from conftest import FakeEncoder, write_intent_csv
 
 from intentmeta.cli import main
 from intentmeta.research.evaluate_open import (
@@ -37,14 +37,9 @@ TOPICS = ["parcel", "refund", "weather", "music", "garden", "taxes"]
 
 def write_toy_data(folder: Path) -> Path:
     """Six intents whose messages share a topic word: train (8 each) and test (4 each)."""
-    folder.mkdir(parents=True, exist_ok=True)
     for split, n in (("train", 8), ("test", 4)):
-        with (folder / f"{split}.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["text", "category"])
-            for topic in TOPICS:
-                for i in range(n):
-                    writer.writerow([f"{topic} question {split} number {i} {topic}", topic])
+        rows = [(f"{t} question {split} number {i} {t}", t) for t in TOPICS for i in range(n)]
+        write_intent_csv(folder / f"{split}.csv", rows)
     return folder
 
 

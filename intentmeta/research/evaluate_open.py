@@ -110,6 +110,18 @@ class OpenEpisode:
         return list(dict.fromkeys(self.support_intents))
 
 
+def draw_support(
+    pool: OpenPool, known: Sequence[str], shots: int, rng: random.Random
+) -> tuple[list[str], list[str]]:
+    """``shots`` examples of each known intent (all it has if fewer), and their intents."""
+    support_texts, support_intents = [], []
+    for intent in known:
+        chosen = rng.sample(pool.support[intent], min(shots, len(pool.support[intent])))
+        support_texts += chosen
+        support_intents += [intent] * len(chosen)
+    return support_texts, support_intents
+
+
 def sample_episode(
     pool: OpenPool, known_ratio: float, shots: int, seed: int, with_oos: bool = False
 ) -> OpenEpisode:
@@ -125,11 +137,7 @@ def sample_episode(
     rng = random.Random(seed)
     intents = sorted(pool.support)
     known = sorted(rng.sample(intents, max(2, round(known_ratio * len(intents)))))
-    support_texts, support_intents = [], []
-    for intent in known:
-        chosen = rng.sample(pool.support[intent], min(shots, len(pool.support[intent])))
-        support_texts += chosen
-        support_intents += [intent] * len(chosen)
+    support_texts, support_intents = draw_support(pool, known, shots, rng)
     known_set = set(known)
     texts, truth = [], []
     for intent in sorted(pool.queries):

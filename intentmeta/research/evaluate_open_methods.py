@@ -186,7 +186,12 @@ def classifier_answers(
     queries: Sequence[str],
     **settings: object,
 ) -> Answers:
-    """``IntentClassifier(**settings)`` as shipped, fitted and asked through its public API."""
+    """``IntentClassifier(**settings)`` as shipped, fitted and asked through its public API.
+
+    Research settings, taken out of ``settings``: ``rule`` (a rejection rule to use instead of
+    the encoder's), ``adjustment`` (shift the out-of-scope log-odds) and ``traffic``
+    (``(in_scope, out_of_scope)`` labelled messages for ``calibrate``).
+    """
     from intentmeta.classifier import IntentClassifier
     from intentmeta.prediction import OUT_OF_SCOPE
 
@@ -196,12 +201,15 @@ def classifier_answers(
     original = {v: k for k, v in safe.items()}
     adjustment = settings.pop("adjustment", None)
     rule = settings.pop("rule", None)
+    traffic = settings.pop("traffic", None)
     clf = IntentClassifier(encoder=encoder, **settings)
     if rule is not None:  # a rule refitted for this encoder (training/fit_rejection_rule.py)
         clf.oos.rule = rule
     clf.fit(list(support_texts), [safe[name] for name in support_intents])
     if adjustment is not None:  # research only: shift the out-of-scope log-odds
         clf.oos.adjustment = adjustment
+    if traffic is not None:  # (in-scope, out-of-scope) messages of the team's labelled traffic
+        clf.calibrate(in_scope=list(traffic[0]), out_of_scope=list(traffic[1]))
     predictions = clf.classify_batch(list(queries))
     confidence = torch.tensor([p.confidence for p in predictions])
     oos = torch.tensor(
