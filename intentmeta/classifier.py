@@ -135,7 +135,8 @@ class IntentClassifier(IntentEditing):
             # The best classes without scoring every intent's examples (heads/shortlist.py).
             top = self.head.top(queries, min(self.config.top_k, len(names)))
             probabilities = (top.logits - top.log_normaliser[:, None]).exp()  # (n_query, k)
-            evidence = self._registry.prototype_evidence(queries, top.columns[:, 0])
+            reads_nearest = self.oos.reads_nearest_example
+            evidence = self._registry.prototype_evidence(queries, top.columns[:, 0], reads_nearest)
             decisions = self.oos.decide(*evidence, head_top=probabilities)
         return Prediction.batch(names, top.columns, decisions)
 
@@ -154,8 +155,8 @@ class IntentClassifier(IntentEditing):
         """
         with self._lock, torch.inference_mode():
             self._check_not_empty()
-            best = self.head.top(queries, 1).columns[:, 0]  # (n_query,)
-            return self.oos.evidence(*self._registry.prototype_evidence(queries, best))
+            best, near = self.head.top(queries, 1).columns[:, 0], self.oos.reads_nearest_example
+            return self.oos.evidence(*self._registry.prototype_evidence(queries, best, near))
 
     def out_of_scope_thresholds(self) -> dict[str, float]:
         """Each intent's effective cosine threshold: a message whose cosine to the intent's
@@ -229,10 +230,7 @@ class IntentClassifier(IntentEditing):
         )
 
     def predict(self, texts: Sequence[str]) -> list[str]:
-        """The predicted intent of each message, ``"oos"`` when out of scope.
-
-        Same decisions as :meth:`classify_batch`.
-        """
+        """Each message's intent, ``"oos"`` when out of scope (as :meth:`classify_batch`)."""
         return [
             p.intent if p.intent is not None else OUT_OF_SCOPE for p in self.classify_batch(texts)
         ]

@@ -102,6 +102,12 @@ class OutOfScopeDetector:
         self._warned: set[str] = set()
 
     @property
+    def reads_nearest_example(self) -> bool:
+        """Whether decisions read the chosen intent's nearest example (``"auto"`` with a rule
+        that weighs it): the caller measures it only then."""
+        return self.threshold == "auto" and any(self.rule.nearest_weights)
+
+    @property
     def rule(self) -> RejectionRule:
         """The rule's weights and provenance; setting one (e.g. refitted for another encoder)
         takes effect on the next message and is saved with the registry."""
@@ -165,7 +171,7 @@ class OutOfScopeDetector:
         return self._columns, self._scale
 
     def _linear_logits(self, adjustment: tuple[float, float]) -> torch.Tensor:
-        """``(n_intents, 2, 3)`` the rule folded per statistics row (``linear_logits``), kept
+        """``(n_intents, 2, 4)`` the rule folded per statistics row (``linear_logits``), kept
         until the next edit or another calibration."""
         expected, scale = self._global()
         if self._folded is None or self._folded[0] != adjustment:
@@ -201,7 +207,8 @@ class OutOfScopeDetector:
         if isinstance(self.threshold, (int, float)):
             return torch.full((len(labels),), float(self.threshold))
         folded = self._linear_logits(self.adjustment)[self.statistics.slots(labels)]
-        return effective_thresholds(folded, self.scale().cross)
+        scale = self.scale()
+        return effective_thresholds(folded, scale.cross, self.rule.nearest_offset * scale.spread)
 
     # ----------------------------------------------------------------------------- deciding
     def evidence(
@@ -209,6 +216,7 @@ class OutOfScopeDetector:
         chosen: torch.Tensor,
         runner_up: torch.Tensor,
         labels: Sequence[int],
+        nearest: torch.Tensor | None = None,
         adjustment: tuple[float, float] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """What the rule reads, and the two probabilities it gives.
@@ -219,6 +227,8 @@ class OutOfScopeDetector:
             runner_up: ``(n_query,)`` its best cosine to any other intent's prototype
                 (``-inf`` when there is no other intent).
             labels: The chosen intent's label, one per query.
+            nearest: ``(n_query,)`` cosine to the chosen intent's nearest example; ``None``
+                takes it at the rule's mean nearness.
             adjustment: Calibration of the out-of-scope log-odds; ``None``: the current one.
 
         Returns:
@@ -229,8 +239,10 @@ class OutOfScopeDetector:
         assert self._scale is not None
         if self._scale.n_intents < 2:  # no other intent: the runner-up is a neighbour's level
             runner_up = torch.full_like(runner_up, self._scale.cross)
-        rows = coefficients[self.statistics.slots(labels)]  # (n_query, 2, 3)
-        p_oos, q = linear_probabilities(rows, chosen, runner_up)
+        if nearest is None:
+            nearest = self.rule.typical_nearest(chosen, self._scale.spread)
+        rows = coefficients[self.statistics.slots(labels)]  # (n_query, 2, 4)
+        p_oos, q = linear_probabilities(rows, chosen, runner_up, nearest)
         return chosen, p_oos, q
 
     def decide(
@@ -238,6 +250,7 @@ class OutOfScopeDetector:
         chosen: torch.Tensor,
         runner_up: torch.Tensor,
         labels: Sequence[int],
+        nearest: torch.Tensor | None = None,
         head_top: torch.Tensor | None = None,
     ) -> Decisions:
         """Reject or accept each query's chosen intent, with one probability per answer.
@@ -246,10 +259,12 @@ class OutOfScopeDetector:
             chosen: ``(n_query,)`` cosines of the raw queries to their chosen prototypes.
             runner_up: ``(n_query,)`` their best cosines to any other prototype.
             labels: The chosen intent's label, one per query.
+            nearest: ``(n_query,)`` cosines to the chosen intent's nearest example (``None``:
+                at the rule's mean nearness).
             head_top: ``(n_query, k)`` the head's softmax probabilities of its top ``k``
                 intents, best (the chosen one) first; ``None`` lists the chosen intent only.
         """
-        chosen, p_oos, q = self.evidence(chosen, runner_up, labels)
+        chosen, p_oos, q = self.evidence(chosen, runner_up, labels, nearest=nearest)
         if head_top is None:
             head_top = torch.ones(len(chosen), 1)
         if self.threshold is None:
@@ -273,10 +288,14 @@ class OutOfScopeDetector:
         return (units * others).sum(dim=1)
 
     def out_of_scope_logits(
-        self, chosen: torch.Tensor, runner_up: torch.Tensor, labels: Sequence[int]
+        self,
+        chosen: torch.Tensor,
+        runner_up: torch.Tensor,
+        labels: Sequence[int],
+        nearest: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``(n_query,)`` log-odds of out of scope before any calibration."""
-        p_oos = self.evidence(chosen, runner_up, labels, adjustment=(1.0, 0.0))[1]
+        p_oos = self.evidence(chosen, runner_up, labels, nearest, adjustment=(1.0, 0.0))[1]
         return p_oos.double().clamp(1e-12, 1 - 1e-12).logit().float()
 
     def calibrate(self, in_scope: torch.Tensor, out_of_scope: torch.Tensor) -> dict[str, float]:

@@ -58,6 +58,9 @@ __all__ = [
     "write_classifier",
 ]
 
+#: Rule fields of registries saved before the rule read the nearest example: it decides as then.
+NO_NEAREST_EXAMPLE = {"nearest_weights": [0.0, 0.0], "nearest_offset": 0.0}
+
 
 def read_intents(
     manifest: dict[str, Any], where: str | os.PathLike, reserved: Iterable[str] = ()
@@ -270,6 +273,8 @@ def read_out_of_scope_state(value: object) -> dict[str, Any] | None:
         provenance = rule_value.get("provenance", {}) if isinstance(rule_value, dict) else None
         if not isinstance(provenance, dict):
             raise ManifestFieldError(f"oos.rule.provenance must be an object, not {provenance!r}")
+        if isinstance(rule_value, dict):  # saved before the rule read the nearest example
+            rule_value = {**NO_NEAREST_EXAMPLE, **rule_value}
         rule = dataclass_from_json(RejectionRule, rule_value, "oos.rule", provenance=provenance)
         check_ranges(rule, "oos.rule", OUT_OF_SCOPE_RULES)
         state["rule"] = rule.state()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +30,17 @@ class Intent:
 
     label: int
     examples: list[str]
-    embeddings: torch.Tensor  # (n_examples, dim)
+    embeddings: torch.Tensor  # (n_examples, dim); replaced, never mutated, on an edit
+    _units: tuple[torch.Tensor, torch.Tensor] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def units(self) -> torch.Tensor:
+        """``(n_examples, dim)`` unit-length embeddings, kept until the embeddings change."""
+        if self._units is None or self._units[0] is not self.embeddings:
+            self._units = (self.embeddings, F.normalize(self.embeddings.float(), dim=1))
+        return self._units[1]
 
 
 def prototype(embeddings: torch.Tensor) -> torch.Tensor:
@@ -147,17 +157,33 @@ class IntentRegistry:
         return torch.tensor([position[label] for label in labels], dtype=torch.long)
 
     def prototype_evidence(
-        self, queries: torch.Tensor, best: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        self, queries: torch.Tensor, best: torch.Tensor, nearest: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int], torch.Tensor | None]:
         """What out-of-scope rejection reads about ``(n_query, dim)`` raw queries whose chosen
         columns are ``best`` ``(n_query,)``: the ``(n_query,)`` cosine to the chosen intent's
-        prototype and to the best other one (exact, from an fp16 first pass), and the chosen
-        intents' labels."""
+        prototype and to the best other one (exact, from an fp16 first pass), the chosen
+        intents' labels, and with ``nearest`` the cosine to the chosen intent's nearest example
+        (else ``None``)."""
         unit = F.normalize(queries.float(), dim=1)  # (n_query, dim)
         columns = self.columns
         chosen, runner_up = ops.chosen_and_runner_up(unit, columns.prototypes, columns.half, best)
         labels = self.column_labels
-        return chosen, runner_up, [labels[column] for column in best.tolist()]
+        closest = self.nearest_example_cosines(queries, best) if nearest else None
+        return chosen, runner_up, [labels[column] for column in best.tolist()], closest
+
+    def nearest_example_cosines(self, queries: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
+        """``(n_query,)`` cosine of each of ``(n_query, dim)`` raw queries to the closest raw
+        example of its chosen column ``best`` ``(n_query,)`` (every intent has one)."""
+        unit = F.normalize(queries.float(), dim=1)  # (n_query, dim)
+        names = self.column_names
+        if len(best) == 1:  # one message: no grouping
+            return (self._intents[names[int(best[0])]].units @ unit[0]).max().reshape(1)
+        cosines = torch.empty(len(best))
+        for column in best.unique().tolist():
+            rows = (best == column).nonzero()[:, 0]  # (n_rows,)
+            examples = self._intents[names[column]].units  # (n_examples, dim)
+            cosines[rows] = (unit[rows] @ examples.T).max(dim=1).values
+        return cosines
 
     def named_positions(self) -> dict[int, torch.Tensor]:
         """Each name example's ``(1, dim)`` vector by its intent's position (what a save keeps)."""

@@ -12,8 +12,10 @@ constant. It measures the registry first:
   prototype, i.e. how similar a message that is not of an intent looks to it.
 
 Every cosine is then read on the registry's own scale, ``(cosine - cross) / (expected - cross)``
-(0: as close as a neighbouring intent's message, 1: as close as a typical own message), and two
-logistic models meta-learned over open-intent episodes (known intents from K examples, the other
+(0: as close as a neighbouring intent's message, 1: as close as a typical own message). Besides
+the winner's prototype, the rule reads the winner's *nearest example*: a terse message that
+matches one phrasing closely is in scope even when the average of the intent's examples is far.
+Two logistic models meta-learned over open-intent episodes (known intents from K examples, the other
 intents' messages out of scope) turn the features into probabilities:
 
 - ``p_oos``: the message fits none of the intents;
@@ -60,7 +62,7 @@ DEFAULT_PROVENANCE: dict[str, Any] = {
     "spread": [0.1332, 0.3044],
     "out_of_scope_prior": 0.4,
     "episodes": 84,
-    "date": "2026-11-28",
+    "date": "2026-11-29",
 }
 
 
@@ -73,6 +75,11 @@ class RejectionRule:
             examples) and the bias; level = ``(cosine - cross) / spread``, gap = (winner -
             runner-up cosine) / spread, tightness = (intent's expected - mean expected) / spread.
         intent_weights: ``q`` weights of (gap, level, log examples) and the bias.
+        nearest_weights: ``p_oos`` weights of nearness and of nearness x log examples;
+            nearness = (cosine to the winner's nearest example - cosine to its prototype) /
+            spread - ``nearest_offset``. Zero in rules fitted before the rule read it.
+        nearest_offset: Mean nearness of the messages the rule was fitted on (a message
+            without an example measured is taken at it).
         shrinkage: Pseudo-pairs pulling an intent's mean pairwise cosine to the pooled one.
         fallback_pairwise: Pooled pairwise cosine used while no intent has two examples.
         fallback_spread: ``mean_expected - cross`` used while there is a single intent.
@@ -83,10 +90,12 @@ class RejectionRule:
     # Defaults: fitted for the off-the-shelf all-MiniLM-L6-v2 by training/fit_rejection_rule.py;
     # other shipped encoders' rules: RejectionRule.for_encoder (intentmeta/shipped_rules.py).
     oos_weights: tuple[float, float, float, float, float, float] = (
-        *(-0.9266, -1.0058, 1.8681),
-        *(0.3026, -0.5532, 0.7324),
+        *(-0.8038, -1.0422, 2.0304),
+        *(0.4884, -0.6969, 0.4799),
     )
     intent_weights: tuple[float, float, float, float] = (2.6747, 0.4571, 0.6918, -1.0147)
+    nearest_weights: tuple[float, float] = (0.2578, -0.6958)
+    nearest_offset: float = 0.0999
     shrinkage: float = 3.0  # pseudo-pairs: 3 examples' worth of pooled evidence
     fallback_pairwise: float = 0.5
     fallback_spread: float = 0.2189
@@ -112,6 +121,17 @@ class RejectionRule:
         oos = torch.stack([level, gap, tightness, log_examples, level * log_examples], dim=1)
         return oos, torch.stack([gap, level, log_examples], dim=1)
 
+    @staticmethod
+    def nearness(
+        chosen: torch.Tensor,
+        nearest: torch.Tensor,
+        spread: float | torch.Tensor,
+        offset: float = 0.0,
+    ) -> torch.Tensor:
+        """``(n,)`` how much closer a message comes to the winner's nearest example than to its
+        prototype, in spreads, minus ``offset``."""
+        return (nearest - chosen) / spread - offset
+
     def probabilities(
         self,
         chosen: torch.Tensor,
@@ -120,6 +140,7 @@ class RejectionRule:
         examples: torch.Tensor,
         scale: RegistryScale,
         adjustment: tuple[float, float] = (1.0, 0.0),
+        nearest: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``p_oos`` and ``q`` of each message.
 
@@ -131,12 +152,20 @@ class RejectionRule:
             examples: ``(n,)`` the winning intent's number of examples.
             scale: The registry's cosine scale.
             adjustment: ``(a, b)`` of a calibration: out-of-scope log-odds ``z`` -> ``a z + b``.
+            nearest: ``(n,)`` cosine to the winning intent's nearest example; ``None``: at the
+                rule's mean nearness.
 
         Returns:
             ``(n,)`` probabilities of out of scope and of the winner being right if in scope.
         """
         folded = self.linear_logits(expected, examples, scale, adjustment)
-        return linear_probabilities(folded, chosen, runner_up)
+        if nearest is None:
+            nearest = self.typical_nearest(chosen, scale.spread)
+        return linear_probabilities(folded, chosen, runner_up, nearest)
+
+    def typical_nearest(self, chosen: torch.Tensor, spread: float) -> torch.Tensor:
+        """``(n,)`` the nearest-example cosine at which nearness is the rule's mean."""
+        return chosen + self.nearest_offset * spread
 
     def linear_logits(
         self,
@@ -145,9 +174,10 @@ class RejectionRule:
         scale: RegistryScale,
         adjustment: tuple[float, float] = (1.0, 0.0),
     ) -> torch.Tensor:
-        """The rule folded per intent: both log-odds as ``c * a + r * b + d`` in the winner's
-        cosine ``c`` and the runner-up's ``r`` (every feature is linear in them once the intent,
-        hence ``log n``, is known): computed once per edit, a message costs one small product.
+        """The rule folded per intent: both log-odds as ``c * a + r * b + e * f + d`` in the
+        winner's cosine ``c``, the runner-up's ``r`` and the winner's nearest example's ``e``
+        (every feature is linear in them once the intent, hence ``log n``, is known): computed
+        once per edit, a message costs one small product.
 
         Args:
             expected: ``(n,)`` each intent's expected own-message cosine.
@@ -156,7 +186,7 @@ class RejectionRule:
             adjustment: ``(a, b)`` of a calibration of the out-of-scope log-odds.
 
         Returns:
-            ``(n, 2, 3)``: for ``p_oos`` then ``q``, the weights of ``(c, r, 1)``.
+            ``(n, 2, 4)``: for ``p_oos`` then ``q``, the weights of ``(c, r, e, 1)``.
         """
         w_level, w_gap, w_tight, w_log, w_level_log, w_bias = self.oos_weights
         v_gap, v_level, v_log, v_bias = self.intent_weights
@@ -164,14 +194,22 @@ class RejectionRule:
         log_n = examples.float().clamp(min=1).log()  # (n,)
         tightness = (expected.float() - scale.mean_expected) / spread  # (n,)
         per_level = (w_level + w_level_log * log_n) / spread  # (n,) weight of (c - cross)
+        w_near, w_near_log = self.nearest_weights
+        nearness_weight = w_near + w_near_log * log_n  # (n,)
+        near = nearness_weight / spread  # (n,) weight of (e - c)
         oos_constant = w_tight * tightness + w_log * log_n + w_bias - cross * per_level  # (n,)
+        oos_constant = oos_constant - nearness_weight * self.nearest_offset
         intent_constant = v_log * log_n + v_bias - cross * v_level / spread  # (n,)
         ones = torch.ones_like(log_n)
-        oos = torch.stack([per_level + w_gap / spread, -w_gap / spread * ones, oos_constant], 1)
-        oos = oos * scale_by + oos.new_tensor([0.0, 0.0, shift])  # (n, 3)
+        oos = torch.stack(
+            [per_level + w_gap / spread - near, -w_gap / spread * ones, near, oos_constant],
+            dim=1,
+        )
+        oos = oos * scale_by + oos.new_tensor([0.0, 0.0, 0.0, shift])  # (n, 4)
         intent = torch.stack(
-            [(v_gap + v_level) / spread * ones, -v_gap / spread * ones, intent_constant], 1
-        )  # (n, 3)
+            [(v_gap + v_level) / spread * ones, -v_gap / spread * ones, 0 * ones, intent_constant],
+            dim=1,
+        )  # (n, 4)
         return torch.stack([oos, intent], dim=1)
 
     @classmethod
@@ -194,6 +232,8 @@ class RejectionRule:
         return {
             "oos_weights": list(self.oos_weights),
             "intent_weights": list(self.intent_weights),
+            "nearest_weights": list(self.nearest_weights),
+            "nearest_offset": self.nearest_offset,
             "shrinkage": self.shrinkage,
             "fallback_pairwise": self.fallback_pairwise,
             "fallback_spread": self.fallback_spread,
@@ -202,10 +242,13 @@ class RejectionRule:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> RejectionRule:
-        """The rule :meth:`state` described."""
+        """The rule :meth:`state` described (a state saved before the nearest example was read
+        has none: its weight is 0, and the rule decides as it did)."""
         return cls(
             tuple(float(x) for x in state["oos_weights"]),
             tuple(float(x) for x in state["intent_weights"]),
+            tuple(float(x) for x in state.get("nearest_weights", (0.0, 0.0))),
+            float(state.get("nearest_offset", 0.0)),
             float(state["shrinkage"]),
             float(state["fallback_pairwise"]),
             float(state["fallback_spread"]),
@@ -231,29 +274,35 @@ class RejectionRule:
 
 
 def linear_probabilities(
-    coefficients: torch.Tensor, chosen: torch.Tensor, runner_up: torch.Tensor
+    coefficients: torch.Tensor,
+    chosen: torch.Tensor,
+    runner_up: torch.Tensor,
+    nearest: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(n,)`` ``p_oos`` and ``(n,)`` ``q`` of messages from the ``(n, 2, 3)`` rows of
+    """``(n,)`` ``p_oos`` and ``(n,)`` ``q`` of messages from the ``(n, 2, 4)`` rows of
     :meth:`RejectionRule.linear_logits` of their winners, their ``(n,)`` cosines to the winner's
-    prototype and to the best other one."""
-    inputs = torch.stack([chosen, runner_up, torch.ones_like(chosen)], dim=1)  # (n, 3)
+    prototype, to the best other one and to the winner's nearest example."""
+    inputs = torch.stack([chosen, runner_up, nearest, torch.ones_like(chosen)], dim=1)  # (n, 4)
     logits = (coefficients @ inputs[:, :, None])[:, :, 0]  # (n, 2)
     p_oos, q = torch.sigmoid(logits).unbind(dim=1)
     return p_oos, q
 
 
-def effective_thresholds(folded: torch.Tensor, cross: float) -> torch.Tensor:
+def effective_thresholds(folded: torch.Tensor, cross: float, nearest_shift: float) -> torch.Tensor:
     """``(n,)`` cosine below which a message matched to each intent is rejected, from the
-    intents' ``(n, 2, 3)`` rows of :meth:`RejectionRule.linear_logits`.
+    intents' ``(n, 2, 4)`` rows of :meth:`RejectionRule.linear_logits`.
 
-    Taken with the runner-up at the registry's ``cross`` level (a typical clear match); a closer
-    runner-up raises the bar. Found by bisection on the decision itself.
+    Taken with the runner-up at the registry's ``cross`` level (a typical clear match) and the
+    nearest example at ``nearest_shift`` above the prototype's cosine (the rule's mean); a
+    closer runner-up raises the bar, a closer example lowers it. Found by bisection on the
+    decision itself.
     """
     low = torch.full(folded.shape[:1], -1.0)
     high = torch.full(folded.shape[:1], 1.0)
     for _ in range(30):
         middle = (low + high) / 2
-        p_oos, q = linear_probabilities(folded, middle, torch.full_like(middle, cross))
+        runner_up = torch.full_like(middle, cross)
+        p_oos, q = linear_probabilities(folded, middle, runner_up, middle + nearest_shift)
         rejected = p_oos > (1 - p_oos) * q
         low = torch.where(rejected, middle, low)
         high = torch.where(rejected, high, middle)

@@ -23,8 +23,10 @@ from intentmeta.shipped_encoders import META_LEARNED, shipped_encoder
 #: Rule state (:meth:`RejectionRule.state`) per encoder name, beside the off-the-shelf default.
 SHIPPED_RULES: dict[str, dict[str, Any]] = {
     META_LEARNED: {
-        "oos_weights": [-1.1557, -0.8409, 1.8855, 0.3294, -0.5864, 0.7664],
+        "oos_weights": [-1.0332, -0.88, 2.0435, 0.5091, -0.7254, 0.5263],
         "intent_weights": [2.7744, 0.4389, 0.6799, -0.9913],
+        "nearest_weights": [0.271, -0.6913],
+        "nearest_offset": 0.1069,
         "shrinkage": 3.0,
         "fallback_pairwise": 0.5101,
         "fallback_spread": 0.234,

@@ -23,12 +23,12 @@ IntentClassifier = Any
 
 def _leave_one_out_evidence(
     clf: IntentClassifier,
-) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
+) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str], torch.Tensor]:
     """Every stored example as an in-scope message of its own intent, scored leave-one-out."""
     registry = clf._registry
     prototypes = registry.columns.prototypes  # (n_intents, dim)
     column = {label: i for i, label in enumerate(registry.column_labels)}
-    chosen, runner_up, labels, names = [], [], [], []
+    chosen, runner_up, labels, names, nearest = [], [], [], [], []
     for name, intent in registry.items():
         if len(intent.examples) < 2:
             continue  # no other example to compare with
@@ -37,21 +37,24 @@ def _leave_one_out_evidence(
         similarity[:, column[intent.label]] = -math.inf
         chosen.append(clf.oos.leave_one_out(intent.label, intent.embeddings))
         runner_up.append(similarity.max(dim=1).values)
+        own = (units @ units.T).fill_diagonal_(-math.inf)  # (n, n) the other examples
+        nearest.append(own.max(dim=1).values)
         labels += [intent.label] * len(units)
         names += [name] * len(units)
     if not labels:
         raise ValueError("calibrate() needs in-scope messages, or an intent with 2+ examples")
-    return torch.cat(chosen), torch.cat(runner_up), labels, names
+    return torch.cat(chosen), torch.cat(runner_up), labels, names, torch.cat(nearest)
 
 
 def _evidence(clf: IntentClassifier, texts: list[str]) -> tuple[torch.Tensor, ...]:
-    """``chosen, runner_up``, chosen labels and the head's winning intent names."""
+    """``chosen, runner_up``, chosen labels, the head's winning intent names, and the cosines
+    to the winners' nearest examples."""
     queries = clf.encoder.encode(texts)  # (n, dim)
     with clf._lock, torch.inference_mode():
         best = clf.head(queries).argmax(dim=1)  # (n,)
-        chosen, runner_up, labels = clf._registry.prototype_evidence(queries, best)
+        chosen, runner_up, labels, nearest = clf._registry.prototype_evidence(queries, best, True)
         names = [clf._registry.column_names[c] for c in best.tolist()]
-    return chosen, runner_up, labels, names
+    return chosen, runner_up, labels, names, nearest
 
 
 def _figures(
@@ -61,10 +64,10 @@ def _figures(
     truth: Sequence[str | None] | None,
 ) -> dict[str, float]:
     """What the current detector does on the labelled messages."""
-    chosen, runner_up, labels, names = evidence
+    chosen, runner_up, labels, names, nearest = evidence
     with torch.inference_mode():
-        decisions = clf.oos.decide(chosen, runner_up, labels)
-        p_oos = clf.oos.evidence(chosen, runner_up, labels)[1].double()
+        decisions = clf.oos.decide(chosen, runner_up, labels, nearest=nearest)
+        p_oos = clf.oos.evidence(chosen, runner_up, labels, nearest=nearest)[1].double()
     rejected = decisions.rejected
     figures = {
         "in_scope_accepted": float((~rejected[~is_oos]).float().mean()),
@@ -148,7 +151,8 @@ def calibrate_on_traffic(
     full_truth = None if truth is None else [*truth, *[None] * len(out_texts)]
     with clf._lock:
         before = _figures(clf, evidence, is_oos, full_truth)
-        logits = clf.oos.out_of_scope_logits(*evidence[:3])  # (n,)
+        chosen, runner_up, labels, _, nearest = evidence
+        logits = clf.oos.out_of_scope_logits(chosen, runner_up, labels, nearest)  # (n,)
         fitted = clf.oos.calibrate(logits[~is_oos], logits[is_oos])
         after = _figures(clf, evidence, is_oos, full_truth)
     return {**fitted, "before": before, "after": after}

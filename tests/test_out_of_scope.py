@@ -349,3 +349,60 @@ def test_a_share_and_labelled_messages_together_are_refused(fake_encoder, toy_in
     with pytest.raises(ValueError, match="does not record"):
         clf.calibrate(out_of_scope_share=0.5)
     assert clf.oos.adjustment == (1.0, 0.0)
+
+
+def test_the_registry_finds_each_messages_nearest_example_of_its_chosen_intent(
+    fake_encoder, toy_intents
+):
+    clf = build(fake_encoder, toy_intents)
+    texts = ["where is my parcel", "money back please", "hello there", UNRELATED]
+    queries = fake_encoder.encode(texts)
+    best = torch.tensor([0, 1, 1, 2])
+    found = clf._registry.nearest_example_cosines(queries, best)
+    for row, column in enumerate(best.tolist()):
+        examples = toy_intents[clf._registry.column_names[column]]
+        by_hand = (fake_encoder.encode(examples) @ F.normalize(queries[row], dim=0)).max()
+        assert found[row].item() == pytest.approx(by_hand.item(), abs=1e-6)
+    one = clf._registry.nearest_example_cosines(queries[:1], best[:1])  # the one-message path
+    assert one.tolist() == pytest.approx(found[:1].tolist(), abs=1e-6)
+
+
+def test_a_message_close_to_one_example_is_less_likely_out_of_scope_than_a_typical_one(
+    fake_encoder, toy_intents
+):
+    clf = build(fake_encoder, toy_intents)
+    clf.oos.rule = rejection_rule.RejectionRule(nearest_weights=(-0.5, -0.5), nearest_offset=-0.5)
+    label = labels_of_names(clf, ["track_order"])[0]
+    chosen, runner_up = torch.full((3,), 0.5), torch.full((3,), 0.2)
+    nearest = torch.tensor([0.4, 0.7, 0.95])  # farther than a typical example, then closer
+    p_oos = clf.oos.evidence(chosen, runner_up, [label] * 3, nearest=nearest)[1]
+    assert (p_oos.diff() < 0).all()
+    typical = clf.oos.evidence(chosen[:1], runner_up[:1], [label])[1]  # nearness at its mean
+    spread = clf.oos.scale().spread
+    at_mean = clf.oos.rule.typical_nearest(chosen[:1], spread)
+    assert typical.item() == pytest.approx(
+        clf.oos.evidence(chosen[:1], runner_up[:1], [label], nearest=at_mean)[1].item()
+    )
+
+
+def test_a_rule_saved_before_the_nearest_example_was_read_decides_as_it_did(
+    fake_encoder, toy_intents, tmp_path
+):
+    clf = build(fake_encoder, toy_intents)
+    clf.save(tmp_path / "registry")
+    manifest = tmp_path / "registry" / "intentmeta.json"
+    saved = json.loads(manifest.read_text())
+    rule = saved["oos"]["rule"]
+    rule.pop("nearest_weights"), rule.pop("nearest_offset")
+    assert rejection_rule.RejectionRule.from_state(rule).nearest_weights == (0.0, 0.0)
+    older = rejection_rule.RejectionRule.from_state(rule)
+    clf.oos.rule = older  # what the registry meant before
+    texts = [UNRELATED, "where is my parcel", "money parcel", "hello refund"]
+    before = [(p.intent, p.confidence) for p in clf.classify_batch(texts)]
+    saved.pop("checksum", None)
+    manifest.write_text(json.dumps(saved))
+    loaded = IntentClassifier.load(tmp_path / "registry", encoder=fake_encoder)
+    assert loaded.oos.rule == older
+    after = [(p.intent, p.confidence) for p in loaded.classify_batch(texts)]
+    assert [a[0] for a in after] == [b[0] for b in before]
+    assert [a[1] for a in after] == pytest.approx([b[1] for b in before])

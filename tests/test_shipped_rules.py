@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -90,9 +91,11 @@ def test_the_folded_rule_gives_the_probabilities_of_its_features(adjustment):
     """``linear_logits`` (what a message is scored with) is the rule written on its features."""
     from intentmeta.rejection_rule import RegistryScale
 
-    rule = RejectionRule.for_encoder(META_LEARNED)
+    rule = dataclasses.replace(
+        RejectionRule.for_encoder(META_LEARNED), nearest_weights=(0.3, -0.7), nearest_offset=-0.7
+    )
     generator = torch.Generator().manual_seed(0)
-    chosen, runner_up = torch.rand(2, 50, generator=generator) * 1.4 - 0.4
+    chosen, runner_up, nearest = torch.rand(3, 50, generator=generator) * 1.4 - 0.4
     expected = torch.rand(50, generator=generator) * 0.3 + 0.5
     examples = torch.randint(1, 30, (50,), generator=generator)
     scale = RegistryScale(mean_expected=0.62, cross=0.41, n_intents=50)
@@ -100,8 +103,14 @@ def test_the_folded_rule_gives_the_probabilities_of_its_features(adjustment):
         chosen, runner_up, expected, examples, scale.cross, scale.mean_expected, scale.spread
     )
     weights, intent_weights = torch.tensor(rule.oos_weights), torch.tensor(rule.intent_weights)
-    oos_logit = adjustment[0] * (oos_x @ weights[:-1] + weights[-1]) + adjustment[1]
-    p_oos, q = rule.probabilities(chosen, runner_up, expected, examples, scale, adjustment)
+    nearness = rule.nearness(chosen, nearest, scale.spread, rule.nearest_offset)
+    w_near, w_near_log = rule.nearest_weights
+    nearness_weight = w_near + w_near_log * examples.float().log()
+    linear = oos_x @ weights[:-1] + nearness_weight * nearness + weights[-1]
+    oos_logit = adjustment[0] * linear + adjustment[1]
+    p_oos, q = rule.probabilities(
+        chosen, runner_up, expected, examples, scale, adjustment, nearest=nearest
+    )
     torch.testing.assert_close(p_oos, torch.sigmoid(oos_logit), atol=1e-6, rtol=0)
     intent_logit = intent_x @ intent_weights[:-1] + intent_weights[-1]
     torch.testing.assert_close(q, torch.sigmoid(intent_logit), atol=1e-6, rtol=0)

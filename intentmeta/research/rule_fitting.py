@@ -45,8 +45,9 @@ def episode_features(
     """Feature inputs and truths of every message of one episode.
 
     Returns:
-        ``chosen, runner_up, expected, examples`` (``(n,)`` each), ``spread`` / ``cross`` /
-        ``mean_expected`` (repeated per message), ``is_oos`` and ``correct`` (``(n,)`` bool).
+        ``chosen, runner_up, nearest, expected, examples`` (``(n,)`` each; ``nearest``: the
+        cosine to the winner's closest example), ``spread`` / ``cross`` / ``mean_expected``
+        (repeated per message), ``is_oos`` and ``correct`` (``(n,)`` bool).
     """
     from intentmeta.config import default_head_config
     from intentmeta.heads import HeadConfig, build_head
@@ -61,13 +62,16 @@ def episode_features(
     with torch.inference_mode():
         model.process_support_set(support, labels)
         best = model.classes[model(queries).argmax(dim=1)]  # (n_query,) intent index
-    sums, counts, nearest = registry_statistics(support, labels, len(names))
+    sums, counts, nearest_other = registry_statistics(support, labels, len(names))
     expected, fell_back = expected_similarity(sums, counts, rule.shrinkage, rule.fallback_pairwise)
-    scale = registry_scale(expected, nearest, sums, counts, rule.fallback_spread, fell_back)
+    scale = registry_scale(expected, nearest_other, sums, counts, rule.fallback_spread, fell_back)
     similarity = F.normalize(queries, dim=1) @ F.normalize(sums, dim=1).T  # (n_query, n_intents)
     chosen = similarity.gather(1, best[:, None])[:, 0]
     others = similarity.scatter(1, best[:, None], -math.inf)
     runner_up = others.max(dim=1).values if len(names) > 1 else torch.full_like(chosen, scale.cross)
+    to_examples = F.normalize(queries, dim=1) @ F.normalize(support, dim=1).T  # (n_q, n_support)
+    own = labels[None, :] == best[:, None]  # (n_query, n_support) the winner's examples
+    nearest = to_examples.masked_fill(~own, -math.inf).max(dim=1).values  # (n_query,)
     truth = torch.tensor([column.get(t, -1) if t is not None else -1 for t in episode.query_truth])
     n = len(chosen)
     pairs = counts.float() * (counts.float() - 1) / 2
@@ -77,6 +81,7 @@ def episode_features(
         "pooled_pairwise": torch.full((n,), pooled),
         "chosen": chosen,
         "runner_up": runner_up,
+        "nearest": nearest,
         "expected": expected[best],
         "examples": counts[best].float(),
         "spread": torch.full((n,), scale.spread),
@@ -87,7 +92,9 @@ def episode_features(
     }
 
 
-def _design(rows: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+def _design(rows: dict[str, torch.Tensor], offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """``p_oos`` features (the rule's five, then nearness less ``offset`` and its product with
+    log examples) and ``q``'s."""
     x_oos, x_intent = RejectionRule.features(
         rows["chosen"],
         rows["runner_up"],
@@ -97,7 +104,10 @@ def _design(rows: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
         rows["mean_expected"],
         rows["spread"],
     )
-    return x_oos.numpy(), x_intent.numpy()
+    nearness = RejectionRule.nearness(rows["chosen"], rows["nearest"], rows["spread"], offset)
+    log_examples = rows["examples"].float().clamp(min=1).log()  # (n,)
+    near = torch.stack([nearness, nearness * log_examples], dim=1)  # (n, 2)
+    return torch.cat([x_oos, near], dim=1).numpy(), x_intent.numpy()
 
 
 def fit_rule(
@@ -132,7 +142,8 @@ def fit_rule(
         episode = sample_episode(pools[name], ratio, shots, 2000 + seed, with_oos=ratio >= 1)
         parts.append(episode_features(episode, tables[name], rule, config.head))
     rows = {key: torch.cat([p[key] for p in parts]) for key in parts[0]}
-    x_oos, x_intent = _design(rows)
+    offset = float(RejectionRule.nearness(rows["chosen"], rows["nearest"], rows["spread"]).mean())
+    x_oos, x_intent = _design(rows, offset)
     is_oos = rows["is_oos"].numpy()
     weight = np.where(is_oos, config.prior / is_oos.mean(), (1 - config.prior) / (~is_oos).mean())
     oos_model = LogisticRegression(C=1.0, max_iter=1000).fit(x_oos, is_oos, sample_weight=weight)
@@ -141,9 +152,9 @@ def fit_rule(
         x_intent[in_scope], rows["correct"].numpy()[in_scope]
     )
     spread = rows["spread"].numpy()
-    rule.oos_weights = tuple(
-        round(float(w), 4) for w in [*oos_model.coef_[0], oos_model.intercept_[0]]
-    )
+    *weights, w_near, w_near_log = (round(float(w), 4) for w in oos_model.coef_[0])
+    rule.oos_weights = (*weights, round(float(oos_model.intercept_[0]), 4))
+    rule.nearest_weights, rule.nearest_offset = (w_near, w_near_log), round(offset, 4)
     rule.intent_weights = tuple(
         round(float(w), 4) for w in [*intent_model.coef_[0], intent_model.intercept_[0]]
     )
