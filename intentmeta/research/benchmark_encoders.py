@@ -138,15 +138,23 @@ def check_never_seen(run: str | Path, dataset: str) -> None:
 
     A model directory with a ``training.json`` (``intentmeta train --encoder``) must not list the
     data set among its ``sources``; the shipped meta-learned encoder trained on every data set
-    here, so it is refused by name.
+    here, so it is refused by name. ``"default"`` is the research scripts' name for the
+    off-the-shelf MiniLM (:func:`load_encoder`), which saw neither.
 
     Raises:
         SystemExit: If the encoder saw ``dataset``.
+
+    >>> check_never_seen("default", "clinc150")  # the off-the-shelf MiniLM: allowed
+    >>> check_never_seen("intentmeta/minilm-intents-v1", "clinc150")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    SystemExit: intentmeta/minilm-intents-v1 was trained on clinc150: ... would be unfair
     """
     import json
 
     from intentmeta.shipped_encoders import META_LEARNED, shipped_encoder
 
+    if str(run) == "default":
+        return
     shipped = shipped_encoder(str(run)) if not Path(str(run)).is_dir() else None
     if shipped is not None and shipped.name == META_LEARNED:
         raise SystemExit(f"{run} was trained on {dataset}: its {dataset} figures would be unfair")
