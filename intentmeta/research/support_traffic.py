@@ -60,6 +60,11 @@ class TrafficConfig:
         max_words: Longest query kept, in words (whitespace-separated).
         seeds: Episodes per cell.
         threshold: The fixed cosine threshold of both baselines.
+
+    Example:
+        >>> config = TrafficConfig(intents=[21], shots=30)
+        >>> config.max_words, config.threshold
+        (5, 0.5)
     """
 
     intents: list[int] = field(default_factory=lambda: [21, 40, 59])
