@@ -168,13 +168,16 @@ class IntentRegistry:
         columns = self.columns
         chosen, runner_up = ops.chosen_and_runner_up(unit, columns.prototypes, columns.half, best)
         labels = self.column_labels
-        closest = self.nearest_example_cosines(queries, best) if nearest else None
+        closest = self._nearest_example_cosines(unit, best) if nearest else None
         return chosen, runner_up, [labels[column] for column in best.tolist()], closest
 
     def nearest_example_cosines(self, queries: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
         """``(n_query,)`` cosine of each of ``(n_query, dim)`` raw queries to the closest raw
         example of its chosen column ``best`` ``(n_query,)`` (every intent has one)."""
-        unit = F.normalize(queries.float(), dim=1)  # (n_query, dim)
+        return self._nearest_example_cosines(F.normalize(queries.float(), dim=1), best)
+
+    def _nearest_example_cosines(self, unit: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
+        """:meth:`nearest_example_cosines` of ``(n_query, dim)`` unit-length queries."""
         names = self.column_names
         if len(best) == 1:  # one message: no grouping
             return (self._intents[names[int(best[0])]].units @ unit[0]).max().reshape(1)

@@ -299,9 +299,9 @@ def effective_thresholds(folded: torch.Tensor, cross: float, nearest_shift: floa
     """
     low = torch.full(folded.shape[:1], -1.0)
     high = torch.full(folded.shape[:1], 1.0)
+    runner_up = torch.full_like(low, cross)
     for _ in range(30):
         middle = (low + high) / 2
-        runner_up = torch.full_like(middle, cross)
         p_oos, q = linear_probabilities(folded, middle, runner_up, middle + nearest_shift)
         rejected = p_oos > (1 - p_oos) * q
         low = torch.where(rejected, middle, low)

@@ -32,7 +32,7 @@ def _leave_one_out_evidence(
     for name, intent in registry.items():
         if len(intent.examples) < 2:
             continue  # no other example to compare with
-        units = F.normalize(intent.embeddings.float(), dim=1)  # (n, dim)
+        units = intent.units  # (n, dim) unit-length examples
         similarity = units @ prototypes.T  # (n, n_intents)
         similarity[:, column[intent.label]] = -math.inf
         chosen.append(clf.oos.leave_one_out(intent.label, intent.embeddings))

@@ -129,6 +129,17 @@ def best_threshold(scored: Sequence[Scored], truths: Sequence[Sequence[str | Non
 
 
 # ---------------------------------------------------------------------------------- methods
+def intent_columns(support_intents: Sequence[str]) -> tuple[list[str], torch.Tensor]:
+    """The intents in order of first appearance, and each example's ``(n_support,)`` column.
+
+    >>> intent_columns(["b", "a", "b"])
+    (['b', 'a'], tensor([0, 1, 0]))
+    """
+    names = list(dict.fromkeys(support_intents))
+    index = {name: c for c, name in enumerate(names)}
+    return names, torch.tensor([index[name] for name in support_intents])
+
+
 def score_baselines(
     support: torch.Tensor,
     support_intents: Sequence[str],
@@ -152,9 +163,7 @@ def score_baselines(
     from intentmeta.config import default_head_config
     from intentmeta.heads import HeadConfig, build_head
 
-    names = list(dict.fromkeys(support_intents))
-    column = {name: c for c, name in enumerate(names)}
-    labels = torch.tensor([column[name] for name in support_intents])  # (n_support,)
+    names, labels = intent_columns(support_intents)  # labels: (n_support,)
     config = HeadConfig(**{**vars(default_head_config(head)), "dim": support.shape[1]})
     model = build_head(head, config).eval()
     with torch.inference_mode():

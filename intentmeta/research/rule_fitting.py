@@ -65,11 +65,12 @@ def episode_features(
     sums, counts, nearest_other = registry_statistics(support, labels, len(names))
     expected, fell_back = expected_similarity(sums, counts, rule.shrinkage, rule.fallback_pairwise)
     scale = registry_scale(expected, nearest_other, sums, counts, rule.fallback_spread, fell_back)
-    similarity = F.normalize(queries, dim=1) @ F.normalize(sums, dim=1).T  # (n_query, n_intents)
+    unit_queries = F.normalize(queries, dim=1)  # (n_query, dim)
+    similarity = unit_queries @ F.normalize(sums, dim=1).T  # (n_query, n_intents)
     chosen = similarity.gather(1, best[:, None])[:, 0]
     others = similarity.scatter(1, best[:, None], -math.inf)
     runner_up = others.max(dim=1).values if len(names) > 1 else torch.full_like(chosen, scale.cross)
-    to_examples = F.normalize(queries, dim=1) @ F.normalize(support, dim=1).T  # (n_q, n_support)
+    to_examples = unit_queries @ F.normalize(support, dim=1).T  # (n_query, n_support)
     own = labels[None, :] == best[:, None]  # (n_query, n_support) the winner's examples
     nearest = to_examples.masked_fill(~own, -math.inf).max(dim=1).values  # (n_query,)
     truth = torch.tensor([column.get(t, -1) if t is not None else -1 for t in episode.query_truth])

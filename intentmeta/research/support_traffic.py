@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from intentmeta.research.evaluate_open import OPEN, OpenEpisode, OpenPool, draw_support
-from intentmeta.research.evaluate_open_methods import Answers, Scored
+from intentmeta.research.evaluate_open_methods import Answers, Scored, intent_columns
 
 #: semantic-router's default score threshold for Hugging Face encoders, and its ``top_k``.
 ROUTER_THRESHOLD = 0.5
@@ -134,12 +134,6 @@ def sample_traffic_episode(
     )
 
 
-def _columns(support_intents: Sequence[str]) -> tuple[list[str], torch.Tensor]:
-    names = list(dict.fromkeys(support_intents))
-    index = {name: c for c, name in enumerate(names)}
-    return names, torch.tensor([index[name] for name in support_intents])
-
-
 def semantic_router_scores(
     support: torch.Tensor,
     support_intents: Sequence[str],
@@ -165,7 +159,7 @@ def semantic_router_scores(
     >>> scored.intent, round(scored.score.item(), 3)
     (['a'], 0.856)
     """
-    names, column = _columns(support_intents)
+    names, column = intent_columns(support_intents)
     cosines = F.normalize(queries, dim=1) @ F.normalize(support, dim=1).T  # (n_query, n_support)
     top, nearest = cosines.topk(min(top_k, len(support_intents)), dim=1)  # (n_query, k)
     routes = column[nearest]  # (n_query, k)
@@ -185,7 +179,7 @@ def prototype_cosine_scores(
     >>> scored.intent, round(scored.score.item(), 2)
     (['b'], 0.8)
     """
-    names, column = _columns(support_intents)
+    names, column = intent_columns(support_intents)
     unit = F.normalize(support, dim=1)  # (n_support, dim)
     sums = torch.zeros(len(names), support.shape[1]).index_add_(0, column, unit)
     cosines = F.normalize(queries, dim=1) @ F.normalize(sums, dim=1).T  # (n_query, n_intents)
@@ -251,7 +245,8 @@ def traffic_cell(
         n_intents: Known intents.
         config: Shots, query length, seeds and the baselines' threshold.
         val_pool: Also tune each rule on the same intents' validation episode (module
-            docstring): methods ``"... tuned on own traffic"``.
+            docstring): methods ``"intentmeta, calibrated"``, ``"semantic-router, best
+            threshold"`` and ``"cosine, best threshold"``.
 
     Returns:
         ``{"method (encoder label)": [metrics of each seed]}``, metrics as
