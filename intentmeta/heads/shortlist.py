@@ -36,8 +36,9 @@ from intentmeta.heads.base import FewShotHead, HeadStep, TopClasses
 
 #: Most classes a message scores exactly (``PrototypicalHead.shortlist``): bounds the work.
 SHORTLIST = 128
-#: Heads of at most this many classes (and at most ``shortlist``) score all in one exact pass.
-EXACT_PASS = 128
+#: Heads of at most this many classes (and at most ``shortlist``) score all in one exact pass:
+#: the same small-registry bound as the out-of-scope evidence's exact product.
+EXACT_PASS = ops.EXACT_ROWS
 
 
 def _key(rows: torch.Tensor) -> tuple | None:
