@@ -293,7 +293,23 @@ def test_out_of_scope_benchmark_counts_rejections_as_recall_and_right_intents_as
         "oos_precision",
         "auroc",
         "ece",
+        "in_scope_at_bar",
     }
+
+
+def test_in_scope_accuracy_at_a_recall_reads_the_threshold_off_the_out_of_scope_messages():
+    from intentmeta.research.evaluate_oos import in_scope_at_recall
+
+    p_oos = torch.tensor([0.1, 0.3, 0.6, 0.2, 0.5, 0.9, 0.7, 0.4])
+    is_oos = torch.tensor([False, False, False, False, True, True, True, True])
+    best_right = torch.tensor([True, True, True, False, False, False, False, False])
+    # Catching 3 of 4 out-of-scope messages takes p >= 0.5: the in-scope 0.6 goes too.
+    assert in_scope_at_recall(p_oos, is_oos, best_right, 0.75) == pytest.approx(2 / 4)
+    # All 4 take p >= 0.4: the in-scope 0.6 is still the only right answer lost.
+    assert in_scope_at_recall(p_oos, is_oos, best_right, 1.0) == pytest.approx(2 / 4)
+    # 2 of 4 take p >= 0.7 and 1 of 4 (0.2 rounds up to 1) p >= 0.9: no in-scope one goes.
+    assert in_scope_at_recall(p_oos, is_oos, best_right, 0.5) == pytest.approx(3 / 4)
+    assert in_scope_at_recall(p_oos, is_oos, best_right, 0.2) == pytest.approx(3 / 4)
 
 
 def test_a_rule_set_after_fitting_takes_effect_on_the_next_message(fake_encoder, toy_intents):
