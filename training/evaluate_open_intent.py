@@ -48,6 +48,12 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-oos", action="store_true", help="skip CLINC150's own oos split")
     parser.add_argument("--rule", help="JSON of a refitted rule, or an encoder name")
+    parser.add_argument(
+        "--shift",
+        type=float,
+        help="research: add this to the out-of-scope log-odds (a stated share s moves them by "
+        "logit(s) - logit(0.4)); the --tag names the run",
+    )
     parser.add_argument("--tag", default="", help="added to the output files' names")
     parser.add_argument("--out", default="results/open")
     parser.add_argument(
@@ -95,6 +101,7 @@ def main() -> None:
                     head=head,
                     encoder=encoder,
                     rule=args.rule,
+                    adjustment=None if args.shift is None else (1.0, args.shift),
                 )
                 record = evaluate_open(Path(args.data) / name, config)
                 refit = "_refit" if args.rule else ""
