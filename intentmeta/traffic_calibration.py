@@ -9,6 +9,7 @@ stand in, each scored against the prototype of the other examples of its intent.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from intentmeta.validation import check_texts
+
+#: Fewer labelled messages of either kind than this, and the fitted map is mostly noise.
+FEW_MESSAGES = 20
 
 #: An :class:`~intentmeta.IntentClassifier` (not imported: the classifier imports this module).
 IntentClassifier = Any
@@ -87,6 +91,18 @@ def _figures(
     return figures
 
 
+def _warn_if_few(n_in_scope: int, n_out_of_scope: int) -> None:
+    """Warn when a map is about to be fitted on too few labelled messages to trust."""
+    if min(n_in_scope, n_out_of_scope) < FEW_MESSAGES:
+        warnings.warn(
+            f"calibrating on {n_in_scope} in-scope and {n_out_of_scope} out-of-scope messages: "
+            f"with fewer than {FEW_MESSAGES} of either the fitted map is mostly noise; label "
+            "more, or state the expected share instead (out_of_scope_share=...)",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def calibrate_on_traffic(
     clf: IntentClassifier,
     in_scope: Sequence[str] | None,
@@ -122,7 +138,10 @@ def calibrate_on_traffic(
             return clf.oos.expect_share(out_of_scope_share)
     out_texts = check_texts(list(out_of_scope or []), "out_of_scope")
     if not out_texts:
-        raise ValueError("calibrate() needs at least one out-of-scope message")
+        raise ValueError(
+            "calibrate() needs labelled out-of-scope messages (out_of_scope=[...]), or the "
+            "share of traffic you expect to be out of scope (out_of_scope_share=0.5)"
+        )
     clf._check_not_empty()
     if (
         in_scope is not None
@@ -148,6 +167,7 @@ def calibrate_on_traffic(
             torch.ones(len(out_texts), dtype=torch.bool),
         ]
     )
+    _warn_if_few(len(inside[2]), len(out_texts))
     full_truth = None if truth is None else [*truth, *[None] * len(out_texts)]
     with clf._lock:
         before = _figures(clf, evidence, is_oos, full_truth)

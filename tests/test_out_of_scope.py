@@ -217,6 +217,22 @@ def test_calibrate_fits_the_traffic_and_reports_before_and_after(fake_encoder, t
         clf.calibrate(in_scope=in_scope, out_of_scope=[])
 
 
+def test_calibrate_warns_on_few_labelled_messages_and_names_both_ways_to_call_it(
+    fake_encoder, toy_intents
+):
+    clf = build(fake_encoder, toy_intents)
+    in_scope = ["where is my parcel", "money back please", "hello hello"]
+    with pytest.warns(UserWarning, match="3 in-scope and 2 out-of-scope"):
+        clf.calibrate(in_scope=in_scope, out_of_scope=[UNRELATED, "zebra crossing"])
+    many_in = [f"{text} {i}" for text in in_scope for i in range(7)]  # 21
+    many_out = [f"{UNRELATED} {i}" for i in range(20)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf.calibrate(in_scope=many_in, out_of_scope=many_out)
+    with pytest.raises(ValueError, match="out_of_scope_share"):
+        clf.calibrate()
+
+
 def test_calibrate_without_in_scope_messages_scores_the_examples_leave_one_out(
     fake_encoder, toy_intents
 ):
