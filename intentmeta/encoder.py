@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as transformers_logging
 
 from intentmeta.encoder_backends import check_backend, prepare_model
 from intentmeta.shipped_encoders import OFF_THE_SHELF, bundled_model_dir, shipped_encoder
@@ -22,6 +24,32 @@ __all__ = ["BUNDLED_ENCODER", "EncoderConfig", "SentenceEncoder", "bundled_model
 
 #: Texts on which the one-text tokenizer must agree with the tokenizer before it is used.
 _PROBES = ("Where is my parcel?", "  Ünïcödé, émojis 🙂 and CAPS  ", "", "refund " * 600)
+
+
+def _looks_like_a_path(source: str) -> bool:
+    """Whether ``source`` names a folder rather than a Hugging Face model (``org/name``)."""
+    return source.startswith(("./", "../", "/", "~", ".\\")) or source.count("/") > 1
+
+
+def check_model_source(source: str) -> None:
+    """Raise a clear ``ValueError`` for a model path that does not exist."""
+    if _looks_like_a_path(source) and not os.path.exists(os.path.expanduser(source)):
+        raise ValueError(
+            f"no model folder at {source!r}: pass a folder holding a saved model, or a Hugging "
+            "Face model name such as 'sentence-transformers/all-MiniLM-L6-v2'"
+        )
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' weight-loading bar (one per classifier), then restore the setting."""
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()
 
 
 class Encoder(Protocol):
@@ -159,17 +187,19 @@ class SentenceEncoder:
         shipped = shipped_encoder(self.config.model)
         source = shipped.weights if shipped else self.config.model
         self.name = shipped.name if shipped else self.config.model
+        check_model_source(source)
         local_only = os.path.isdir(source) or os.environ.get("HF_HUB_OFFLINE") == "1"
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(
-                shipped.tokenizer if shipped else source, local_files_only=local_only
-            )
-            # float32 whatever the file stores: float16 weights (half the download) would run
-            # slowly, or not at all, on a CPU.
-            self.model = AutoModel.from_pretrained(
-                source, local_files_only=local_only, dtype=torch.float32
-            )
-        except OSError as error:
+            with _quiet_loading():
+                self.tokenizer = AutoTokenizer.from_pretrained(
+                    shipped.tokenizer if shipped else source, local_files_only=local_only
+                )
+                # float32 whatever the file stores: float16 weights (half the download) would
+                # run slowly, or not at all, on a CPU.
+                self.model = AutoModel.from_pretrained(
+                    source, local_files_only=local_only, dtype=torch.float32
+                )
+        except (OSError, ValueError) as error:  # ValueError: a malformed model name
             raise ValueError(
                 f"Cannot load encoder {self.config.model!r}: {error}. Pass a local path, or a "
                 "Hugging Face model name on a machine with internet access."

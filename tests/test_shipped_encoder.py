@@ -73,3 +73,22 @@ def test_the_int8_path_runs_the_meta_learned_encoder():
     fp32 = shared_encoder().encode(texts)
     int8 = SentenceEncoder(EncoderConfig(backend="quantized")).encode(texts)
     assert torch.nn.functional.cosine_similarity(fp32, int8).min() > 0.95
+
+
+@pytest.mark.parametrize("source", ["./no_such_model", "runs/encoders/missing", "/no/such/dir"])
+def test_a_missing_model_folder_is_named_as_such(source):
+    with pytest.raises(ValueError, match="no model folder at"):
+        SentenceEncoder(EncoderConfig(model=source))
+
+
+def test_a_malformed_model_name_is_a_clear_error_not_the_hub_s():
+    with pytest.raises(ValueError, match="Cannot load encoder 'not valid/name!'"):
+        SentenceEncoder(EncoderConfig(model="not valid/name!"))
+
+
+def test_loading_an_encoder_prints_no_progress_bar_and_leaves_the_setting_as_it_was(capfd):
+    from transformers.utils import logging as transformers_logging
+
+    SentenceEncoder(EncoderConfig(model=OFF_THE_SHELF))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert transformers_logging.is_progress_bar_enabled()
