@@ -17,6 +17,33 @@ import numpy as np
 import torch
 
 #: Ways to estimate the number of groups.
+#: Words of support messages that name no topic, beyond scikit-learn's English stop words.
+FILLER_WORDS = frozenset(
+    [
+        "does",
+        "did",
+        "doing",
+        "don",
+        "dont",
+        "want",
+        "wanted",
+        "need",
+        "needs",
+        "like",
+        "just",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "im",
+        "ive",
+        "id",
+        "would",
+        "could",
+    ]
+)
+
 ESTIMATORS = ("silhouette", "average_linkage", "hdbscan")
 
 
@@ -150,12 +177,15 @@ def group_names(
     Returns:
         ``(names, keywords)``: one valid intent name and up to five keywords per group.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     documents = [" ".join(texts[i] for i in np.flatnonzero(groups == g)) for g in range(n_groups)]
     keywords: list[list[str]] = [[] for _ in range(n_groups)]
     try:
-        vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+        vectorizer = CountVectorizer(
+            stop_words=sorted(ENGLISH_STOP_WORDS | FILLER_WORDS),
+            token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
+        )
         counts = vectorizer.fit_transform(documents).toarray().astype(float)  # (groups, vocab)
     except ValueError:  # nothing but stop words, digits and symbols
         counts = None

@@ -139,3 +139,10 @@ def test_group_names_are_valid_distinct_and_avoid_taken_names():
     assert names[1] == "group_1" and names[2] == "group_2"
     assert keywords[0][0] == "refund"
     assert len(set(names)) == 3
+
+
+def test_group_names_skip_words_that_name_no_topic():
+    texts = ["when does the store open", "does the store open sunday", "I just want opening hours"]
+    names, keywords = group_names(texts, np.zeros(3, dtype=int), 1)
+    assert not {"does", "just", "want"} & set(keywords[0])
+    assert names[0] == "_".join(keywords[0][:2])
