@@ -1,7 +1,10 @@
 """Intents to and from files a spreadsheet or another program can read: CSV or JSON.
 
-- CSV: a header ``intent,example`` and one row per example (a file without that header is read
-  as ``intent,example`` rows too).
+- CSV: a header ``intent,example`` and one row per example (a file without a header is read
+  as ``intent,example`` rows too). The first row is a header when any of its cells, trimmed and in
+  any case, is a column name (:data:`HEADER_NAMES`); a header must then name an intent column
+  (``intent`` or ``label``) and an example column (``example`` or ``text``), in either order
+  (other columns are ignored), else the file is refused, so a header is never read as an example.
 - JSON: ``{"intents": [{"name": ..., "examples": [...]}, ...]}`` (what :func:`write_intents`
   writes), or a plain ``{"intent": [examples]}`` object.
 
@@ -18,10 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intentmeta.classifier import OUT_OF_SCOPE, IntentClassifier
+from intentmeta.log_files import TEXT_COLUMN_NAMES
 from intentmeta.validation import check_examples, check_intent_name
 
 FORMATS = ("csv", "json")
 MAX_FILE_BYTES = 20_000_000  # far above any hand-made intent set; stops a wrong upload early
+#: Cells that make a CSV's first row a header rather than data (besides the column names a
+#: caller of :func:`read_rows` accepts): the names of this library's files and message logs.
+HEADER_NAMES = ("intent", "label", "name", "example", "examples", "text", *TEXT_COLUMN_NAMES)
 
 
 @dataclass(frozen=True)
@@ -97,28 +104,69 @@ def read_rows(
     text_names: tuple[str, ...] = ("example", "text"),
     label_names: tuple[str, ...] = ("intent", "label"),
 ) -> list[tuple[str, str]]:
-    """``(text, label)`` pairs from a two-column CSV with a header naming the columns.
+    """``(text, label)`` pairs from a two-column CSV, with or without a header.
 
-    Without a recognised header, the first row is data and the columns are ``label, text``
-    unless ``text_names`` comes first in the caller's convention (``text, label``).
+    The first row is a header when any of its cells (trimmed, in any case) is one of
+    ``text_names``, ``label_names`` or :data:`HEADER_NAMES`; it must then name a text and a label
+    column, in either order (other columns are ignored). Without a header, the first row is data
+    and the columns are ``label, text``, or ``text, label`` when ``text_names`` starts with
+    ``"text"`` (the caller's convention).
+
+    Args:
+        path: The CSV file.
+        text_names: Header names of the text column, in order of preference.
+        label_names: Header names of the label column, in order of preference.
 
     Raises:
-        ValueError: If the file is too large, not UTF-8, or a row lacks a column.
+        ValueError: If the file is too large or not UTF-8, its header lacks the text or the label
+            column (naming the columns found and those expected), or a row lacks a column.
     """
-    raw = _read_text(path)
-    rows = [row for row in csv.reader(io.StringIO(raw)) if any(cell.strip() for cell in row)]
+    rows = [row for row in csv.reader(io.StringIO(_read_text(path))) if any(c.strip() for c in row)]
     if not rows:
         return []
-    header = [cell.strip().lower() for cell in rows[0]]
+    if _is_header(rows[0], (*text_names, *label_names, *HEADER_NAMES)):
+        text_at, label_at = _header_columns(rows[0], text_names, label_names)
+        return _pairs(rows[1:], text_at, label_at, first_number=2)
+    text_at, label_at = (0, 1) if text_names[0] == "text" else (1, 0)
+    return _pairs(rows, text_at, label_at, first_number=1)
+
+
+def _is_header(row: list[str], names: tuple[str, ...]) -> bool:
+    """Whether any cell of ``row`` is one of ``names`` (trimmed, in any case)."""
+    return any(cell.strip().lower() in names for cell in row)
+
+
+def _header_columns(
+    row: list[str], text_names: tuple[str, ...], label_names: tuple[str, ...]
+) -> tuple[int, int]:
+    """The positions of the text and the label column that a header row names.
+
+    Raises:
+        ValueError: If the header names no text or no label column.
+    """
+    header = [cell.strip().lower() for cell in row]
     text_at = next((header.index(n) for n in text_names if n in header), None)
     label_at = next((header.index(n) for n in label_names if n in header), None)
-    has_header = text_at is not None and label_at is not None
-    if has_header:
-        rows = rows[1:]
-    else:
-        text_at, label_at = (0, 1) if text_names[0] == "text" else (1, 0)
+    if text_at is None or label_at is None:
+        found = ", ".join(cell.strip() for cell in row)
+        raise ValueError(
+            f"the CSV header ({found}) does not name both an intent column "
+            f"({' or '.join(label_names)}) and an example column ({' or '.join(text_names)}); "
+            f"use a header such as {label_names[0]},{text_names[0]}"
+        )
+    return text_at, label_at
+
+
+def _pairs(
+    rows: list[list[str]], text_at: int, label_at: int, first_number: int
+) -> list[tuple[str, str]]:
+    """``(text, label)`` from each row, trimmed; ``first_number`` is the first row's line.
+
+    Raises:
+        ValueError: If a row lacks a column.
+    """
     pairs = []
-    for number, row in enumerate(rows, start=2 if has_header else 1):
+    for number, row in enumerate(rows, start=first_number):
         if len(row) <= max(text_at, label_at):
             raise ValueError(f"row {number} has {len(row)} column(s); expected intent and text")
         pairs.append((row[text_at].strip(), row[label_at].strip()))

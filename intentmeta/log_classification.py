@@ -32,6 +32,7 @@ from intentmeta.classifier import IntentClassifier
 from intentmeta.encoder import EncoderConfig, SentenceEncoder
 from intentmeta.log_pipeline import EncodedBatch, encoded_batches, rows_with_text
 from intentmeta.log_progress import parts_path, state_path
+from intentmeta.message_column import pick_text_column, text_column_of
 from intentmeta.persistence import load_registry, saved_encoder
 from intentmeta.prediction import OUT_OF_SCOPE, Prediction
 
@@ -163,25 +164,6 @@ def _classify_encoded(classifier: IntentClassifier, encoded: EncodedBatch) -> li
     """A batch's predictions (``None`` for rows without text) from its embeddings."""
     found = classifier.classify_embeddings(encoded.embeddings) if encoded.valid else []
     return _by_row(len(encoded.texts), encoded.valid, found)
-
-
-def pick_text_column(columns: list[str], text_columns: list[str], source: object) -> str:
-    """The column holding the messages: a usual name (``text``, ``message`` ...) or the only text
-    column.
-
-    Raises:
-        ValueError: If no column or several could be it.
-    """
-    by_lower = {name.lower(): name for name in columns}
-    for candidate in log_files.TEXT_COLUMN_NAMES:
-        if candidate in by_lower:
-            return by_lower[candidate]
-    if len(text_columns) == 1:
-        return text_columns[0]
-    raise ValueError(
-        f"cannot tell which column of {source} holds the messages (columns: "
-        f"{', '.join(columns) or 'none'}); name it with text_column / --text-column"
-    )
 
 
 def load_classifier(
@@ -386,12 +368,7 @@ def _check_columns(
         nested = [n for n, t in _input_schema(source, in_format) if pa.types.is_nested(t)]
         if nested:
             raise ValueError(f"nested column(s) {', '.join(nested)} cannot be written to CSV")
-    if text_column is None:
-        text_column = pick_text_column(columns, log_files.string_columns(source, in_format), source)
-    elif text_column not in columns:
-        raise ValueError(
-            f"{source} has no column {text_column!r} (columns: {', '.join(columns) or 'none'})"
-        )
+    text_column = text_column_of(source, in_format, text_column)
     clashes = [name for name in prediction_types(top_k) if name in columns]
     if clashes:
         raise ValueError(f"{source} already has the output column(s) {', '.join(clashes)}")

@@ -48,13 +48,13 @@ def test_discover_reads_a_csv_and_writes_suggestions(registry, tmp_path, capsys)
     assert {g["size"] for g in result["groups"]} == {3}
 
 
-def test_read_messages_from_csv_without_header_and_from_text(tmp_path):
+def test_read_messages_from_a_text_file_and_a_one_column_csv(tmp_path):
     plain = tmp_path / "log.txt"
     plain.write_text("first message\n\nsecond, with a comma\n")
     assert read_messages(plain) == ["first message", "second, with a comma"]
-    headless = tmp_path / "log.csv"
-    headless.write_text("hello there,x\nbye now,y\n")
-    assert read_messages(headless) == ["hello there", "bye now"]
+    one_column = tmp_path / "log.csv"
+    one_column.write_text("msg\nhello there\nbye now\n")  # the only column: classify-file's rule
+    assert read_messages(one_column) == ["hello there", "bye now"]
     empty = tmp_path / "empty.csv"
     empty.write_text("text\n")
     with pytest.raises(ValueError, match="no messages"):
@@ -64,3 +64,39 @@ def test_read_messages_from_csv_without_header_and_from_text(tmp_path):
 def test_discover_with_a_missing_file_is_one_error_line(registry, tmp_path, capsys):
     assert main(["discover", str(tmp_path / "nope.csv"), "--registry", str(registry)]) == 2
     assert capsys.readouterr().err.startswith("intentmeta discover: error:")
+
+
+@pytest.mark.parametrize("name", ["text", "Message", "body", "utterance", "query"])
+def test_read_messages_guesses_the_text_column_from_the_names_classify_file_knows(tmp_path, name):
+    log = tmp_path / "log.csv"
+    log.write_text(f"id,{name}\n1,where is my parcel\n2,cancel my order\n")
+    assert read_messages(log) == ["where is my parcel", "cancel my order"]
+
+
+def test_read_messages_takes_a_named_text_column_from_csv_and_json_lines(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("message_text,id\nwhere is my parcel,1\ncancel my order,2\n")
+    expected = ["where is my parcel", "cancel my order"]
+    assert read_messages(log, text_column="message_text") == expected
+    records = tmp_path / "log.jsonl"
+    records.write_text('{"id": 1, "body": "gift card balance"}\n{"id": 2}\n')
+    assert read_messages(records) == ["gift card balance"]
+    with pytest.raises(ValueError, match="has no column 'nope' \\(columns: message_text, id\\)"):
+        read_messages(log, text_column="nope")
+
+
+def test_discover_refuses_a_csv_whose_text_column_it_cannot_tell_as_classify_file_does(
+    registry, tmp_path, capsys
+):
+    log = tmp_path / "log.csv"
+    log.write_text("message_text,id\nwhere is my parcel,1\ngift card balance,2\n")
+    out = tmp_path / "suggestions.json"
+    assert main(["discover", str(log), "--registry", str(registry), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("intentmeta discover: error: cannot tell which column")
+    assert "(columns: message_text, id)" in error and "--text-column" in error
+    assert not out.exists()
+    argv = ["discover", str(log), "--registry", str(registry), "--out", str(out)]
+    assert main([*argv, "--text-column", "message_text"]) == 0
+    result = json.loads(out.read_text())
+    assert result["labels"][0] == "track_order" and len(result["labels"]) == 2

@@ -62,3 +62,41 @@ def test_a_bad_file_is_one_error_line_and_changes_nothing(registry, tmp_path, ca
     assert main(["import", str(tmp_path / "x.xml"), "--registry", str(registry)]) == 2
     assert "unknown format" in capsys.readouterr().err
     assert intents_of(registry) == before
+
+
+@pytest.mark.parametrize(
+    "header", ["name,text", "intent,utterance", "label,message", "category,example"]
+)
+def test_an_unrecognised_csv_header_is_refused_naming_its_columns(
+    registry,  # noqa: F811
+    tmp_path,
+    capsys,
+    header,
+):
+    before = intents_of(registry)
+    upload = tmp_path / "wrong_header.csv"
+    upload.write_text(f"{header}\ncancel_order,cancel my order\n", "utf-8")
+    fresh = tmp_path / "fresh"
+    capsys.readouterr()
+    assert main(["import", str(upload), "--registry", str(registry)]) == 2
+    assert main(["import", str(upload), "--registry", str(fresh)]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and all(e.startswith("intentmeta import: error: ") for e in errors)
+    assert f"({header.replace(',', ', ')})" in errors[0]
+    assert "intent,example" in errors[0]
+    assert intents_of(registry) == before
+    assert not fresh.exists()
+
+
+def test_a_csv_header_in_any_case_and_order_and_a_headerless_csv_are_read(
+    registry,  # noqa: F811
+    tmp_path,
+):
+    upload = tmp_path / "more.csv"
+    upload.write_text("Example, INTENT ,source\nstop my order,cancel,mail\n", "utf-8")
+    assert main(["import", str(upload), "--registry", str(registry)]) == 0
+    assert intents_of(registry)["cancel"] == ["stop my order"]
+    upload.write_text("cancel,cancel it now\nbilling,my invoice\n", "utf-8")
+    assert main(["import", str(upload), "--registry", str(registry)]) == 0
+    assert intents_of(registry)["cancel"] == ["stop my order", "cancel it now"]
+    assert intents_of(registry)["billing"] == ["my invoice"]
