@@ -38,6 +38,7 @@ from intentmeta.rejection_rule import (
     linear_probabilities,
     registry_scale,
 )
+from intentmeta.rule_provenance import warn_outside_provenance
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class OutOfScopeDetector:
         self._scale: RegistryScale | None = None
         self._columns: torch.Tensor | None = None
         self._folded: tuple[tuple[float, float], torch.Tensor] | None = None  # (adjustment, rule)
-        self._warned: set[str] = set()
+        self._warned: set[str] = set()  # kinds of provenance warning given (once each)
 
     @property
     def reads_nearest_example(self) -> bool:
@@ -184,16 +185,12 @@ class OutOfScopeDetector:
         return self._global()[1]
 
     def _check_provenance(self, mean_examples: float) -> None:
-        assert self._scale is not None
-        for reason in self.rule.outside_provenance(self._scale, mean_examples, self.encoder):
-            if reason not in self._warned:
-                self._warned.add(reason)
-                warnings.warn(
-                    f"out-of-scope rule outside what it was fitted on: {reason}. Decisions may "
-                    "be less reliable: calibrate() on labelled traffic, or refit the rule for "
-                    "this encoder (training/fit_rejection_rule.py).",
-                    stacklevel=5,
-                )
+        # Only "auto" decides by the rule (None never rejects, a float compares the cosine);
+        # the probabilities reported under those read it too, but nothing can calibrate them.
+        if self.threshold == "auto":
+            assert self._scale is not None
+            reasons = self.rule.outside_provenance(self._scale, mean_examples, self.encoder)
+            warn_outside_provenance(reasons, self._warned, stacklevel=5)
 
     def thresholds(self, labels: Sequence[int]) -> torch.Tensor:
         """``(n,)`` effective cosine below which a message matched to each intent is rejected.

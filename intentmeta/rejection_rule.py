@@ -257,16 +257,21 @@ class RejectionRule:
 
     def outside_provenance(
         self, scale: RegistryScale, mean_examples: float, encoder: str
-    ) -> list[str]:
-        """Reasons (empty if none) why this registry is far from what the rule was fitted on."""
+    ) -> dict[str, str]:
+        """Why this registry is far from what the rule was fitted on: ``{kind: reason}``, empty
+        if nothing; the kind (``"shots"``, ``"spread"``, ``"fallback <statistic>"``) names the
+        reason without its figures."""
         fitted = self.provenance
-        reasons = [f"too few {what} to measure: {what} fallback used" for what in scale.fallbacks]
+        reasons = {
+            f"fallback {what}": f"too few {what} to measure: {what} fallback used"
+            for what in scale.fallbacks
+        }
         shots = fitted.get("shots")
         if shots and not shots[0] / 1.5 <= mean_examples <= shots[1] * 1.5:
-            reasons.append(f"{mean_examples:.1f} examples per intent (fitted on {shots})")
+            reasons["shots"] = f"{mean_examples:.1f} examples per intent (fitted on {shots})"
         spread = fitted.get("spread")
         if spread and not spread[0] / 2 <= scale.spread <= spread[1] * 2:
-            reasons.append(
+            reasons["spread"] = (
                 f"cosine spread {scale.spread:.3f} of encoder {encoder!r} (fitted on {spread} "
                 f"with {fitted.get('encoder')!r})"
             )

@@ -11,6 +11,7 @@ from intentmeta import IntentClassifier, intent_statistics, rejection_rule
 from intentmeta.heads import HeadConfig
 from intentmeta.prediction import OUT_OF_SCOPE
 from intentmeta.research.reliability import auroc, expected_calibration_error, reliability_bins
+from intentmeta.rule_provenance import warn_once_per_run
 
 UNRELATED = "quantum chromodynamics lecture notes"
 
@@ -190,6 +191,53 @@ def test_a_registry_far_outside_the_rules_provenance_warns_once(fake_encoder, to
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.classify("money back")  # warned once per reason
+
+
+ONE_SHOT = {"track_order": ["where is my parcel"], "refund": ["I want my money back"]}
+
+
+def provenance_warnings(caught, reason: str = "outside what it was fitted on") -> list[str]:
+    return [str(w.message) for w in caught if reason in str(w.message)]
+
+
+@pytest.mark.parametrize("threshold", [None, 0.5])
+@pytest.mark.parametrize("head", ["prototypical", "matching"])
+def test_no_provenance_warning_when_the_rule_does_not_decide(fake_encoder, threshold, head):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = build(fake_encoder, ONE_SHOT, oos_threshold=threshold, head=head)
+        prediction = clf.classify("where is my parcel")
+        clf.out_of_scope_thresholds()
+    assert prediction.intent == "track_order"
+    assert provenance_warnings(caught) == []
+
+
+def test_a_one_shot_registry_under_auto_still_warns(fake_encoder):
+    with pytest.warns(UserWarning, match=r"1\.0 examples per intent \(fitted on \[3, 20\]\)"):
+        build(fake_encoder, ONE_SHOT, head="matching").classify("where is my parcel")
+
+
+def test_edits_that_only_move_the_figures_do_not_warn_again(fake_encoder):
+    clf = IntentClassifier(encoder=fake_encoder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i, n in enumerate([1, 2, 1, 1, 2]):  # 1.0, 1.5, 1.3, 1.2, 1.4 examples per intent
+            clf.add_intent(f"intent{i}", [f"word{i} thing{j}" for j in range(n)])
+            clf.classify("word1 thing0")
+    shots = provenance_warnings(caught, "examples per intent")
+    assert len(shots) == 1 and "1.0 examples per intent" in shots[0]
+
+
+def test_many_classifiers_in_one_run_warn_once_and_a_lone_one_still_warns(fake_encoder):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with warn_once_per_run():
+            for _ in range(5):
+                build(fake_encoder, ONE_SHOT).classify("where is my parcel")
+        in_run = provenance_warnings(caught, "examples per intent")
+        build(fake_encoder, ONE_SHOT).classify("where is my parcel")
+    assert len(in_run) == 1  # not once per classifier
+    assert provenance_warnings(caught, "examples per intent") == in_run * 2  # again after it
 
 
 def test_calibrate_fits_the_traffic_and_reports_before_and_after(fake_encoder, toy_intents):

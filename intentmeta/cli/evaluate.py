@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from intentmeta.rule_provenance import warn_once_per_run
+
 ORDER = 40
 
 
@@ -82,6 +84,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run_eval)
 
 
+@warn_once_per_run()
 def run_eval(args: argparse.Namespace) -> int:
     """Dispatch to the few-shot, out-of-scope, open-intent, discovery or mislabel evaluation."""
     from intentmeta.research.evaluate_open import refuse_fitting_on_test

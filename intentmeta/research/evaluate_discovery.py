@@ -33,6 +33,7 @@ import torch
 from intentmeta.research.data import train_and_evaluation
 from intentmeta.research.episodes import sample_k_shot
 from intentmeta.research.statistics import mean_ci
+from intentmeta.rule_provenance import warn_once_per_run
 
 
 @dataclass
@@ -189,6 +190,7 @@ def _semi_supervised(texts, truth, train, encoder, fraction, config) -> dict[str
     return rows
 
 
+@warn_once_per_run()
 def evaluate_discovery(
     source: str,
     config: DiscoveryEvalConfig | None = None,

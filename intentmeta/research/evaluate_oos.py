@@ -29,6 +29,7 @@ from intentmeta.research.reliability import (
     plot_reliability_diagram,
 )
 from intentmeta.research.statistics import mean_ci
+from intentmeta.rule_provenance import warn_once_per_run
 from intentmeta.validation import descriptive_intent_name
 
 
@@ -183,6 +184,7 @@ def summarise(runs: Sequence[OosRun]) -> dict[str, dict[str, float]]:
     return summary
 
 
+@warn_once_per_run()
 def evaluate_out_of_scope(
     data: str | Path,
     config: OosConfig,

@@ -35,6 +35,7 @@ from intentmeta.research.benchmark_encoders import (
     load_encoder,
 )
 from intentmeta.research.data import holdout_split, load_dataset, load_out_of_scope
+from intentmeta.rule_provenance import warn_once_per_run
 
 #: Truth label of a message that fits none of the known intents.
 OPEN = None
@@ -280,6 +281,7 @@ def summarise(runs: list[dict[str, float]]) -> dict[str, dict[str, float | None]
     return summary
 
 
+@warn_once_per_run()
 def evaluate_open(
     data: str | Path,
     config: OpenConfig,
