@@ -115,3 +115,23 @@ def test_a_history_that_cannot_be_written_warns_and_the_change_is_saved(registry
     assert "added 'cancel'" in captured.out
     assert captured.err.startswith("intentmeta: warning: saved, but not kept in the history")
     assert "cancel" in intents_of(registry)
+
+
+def test_a_missing_input_file_is_named_like_classify_file_does(registry, tmp_path, capsys):  # noqa: F811
+    capsys.readouterr()
+    assert main(["import", str(tmp_path / "nope.csv"), "--registry", str(registry)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"intentmeta import: error: no input file {str(tmp_path / 'nope.csv')!r}\n"
+
+
+@pytest.mark.parametrize("command", [["list"], ["history"], ["undo"], ["export"]])
+def test_a_registry_file_instead_of_its_directory_names_the_directory(
+    registry,  # noqa: F811
+    capsys,
+    command,
+):
+    capsys.readouterr()
+    assert main([*command, "--registry", str(registry / "intentmeta.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"intentmeta {command[0]}: error: --registry takes the registry's ")
+    assert f"did you mean --registry {str(registry)!r}?" in err

@@ -120,3 +120,11 @@ def test_a_rerun_of_a_finished_job_says_it_is_complete_and_errors_name_the_flag(
     err = capsys.readouterr().err
     assert "rerun with the same settings, or pass --overwrite to start again" in err
     assert main([*argv, "--top-k", "2", "--overwrite"]) == 0
+
+
+def test_a_registry_file_instead_of_its_directory_names_the_directory(tmp_path, registry, capsys):
+    source = tmp_path / "in.csv"
+    write_input(source, rows(3))
+    argv = ["classify-file", str(source), "--registry", str(registry / "intentmeta.json")]
+    assert main([*argv, "--out", str(tmp_path / "out.csv")]) == 2
+    assert f"did you mean --registry {str(registry)!r}?" in capsys.readouterr().err

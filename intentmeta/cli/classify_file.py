@@ -7,6 +7,8 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+from intentmeta.cli.common import check_registry_path
+
 if TYPE_CHECKING:
     from intentmeta.log_classification import LogSummary
 
@@ -64,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         ValueError: For bad input, worded for the command line (``--overwrite``, not
             ``overwrite``).
     """
+    check_registry_path(args.registry)
     try:
         summary = _classify(args)
     except ValueError as error:

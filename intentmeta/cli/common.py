@@ -1,5 +1,5 @@
 """What several commands share: the ``--registry`` and ``--encoder`` options, opening a registry,
-and saving a change as a version that ``intentmeta undo`` can revert."""
+saving a change as a version that ``intentmeta undo`` can revert, and checking an input file."""
 
 from __future__ import annotations
 
@@ -53,14 +53,40 @@ def quiet_model_loading() -> None:
     transformers_logging.disable_progress_bar()
 
 
+def check_registry_path(directory: str) -> None:
+    """Refuse a ``--registry`` that names a file: it takes the registry's directory.
+
+    Raises:
+        ValueError: If ``directory`` is a file, naming the directory it probably meant.
+    """
+    path = Path(directory)
+    if not path.is_file():
+        return
+    message = f"--registry takes the registry's directory, not a file: {directory!r} is a file"
+    if (path.parent / MANIFEST).is_file():
+        message += f"; did you mean --registry {str(path.parent)!r}?"
+    raise ValueError(message)
+
+
 def require_registry(directory: str) -> None:
     """Refuse a ``--registry`` that holds no registry.
 
     Raises:
-        ValueError: If ``directory`` holds no saved registry.
+        ValueError: If ``directory`` is a file or holds no saved registry.
     """
+    check_registry_path(directory)
     if not (Path(directory) / MANIFEST).is_file():
         raise ValueError(f"no registry at {directory!r}; create one with add-intent")
+
+
+def require_file(path: str) -> None:
+    """Refuse an input file that is not there, in the words classify-file uses.
+
+    Raises:
+        ValueError: If ``path`` is not an existing file.
+    """
+    if not Path(path).is_file():
+        raise ValueError(f"no input file {path!r}")
 
 
 def save_version(classifier: history.Saveable, directory: str, note: str) -> None:
@@ -110,11 +136,13 @@ def open_registry(args: argparse.Namespace, *, create: bool = False):
         create: Whether a missing registry directory is allowed (it will be created on save).
 
     Raises:
-        ValueError: If ``--registry`` names no registry and ``create`` is off.
+        ValueError: If ``--registry`` names a file, or no registry and ``create`` is off.
     """
     import intentmeta  # looked up at call time, so tests can swap the classifier class
 
     encoder = getattr(args, "encoder", None)
+    if args.registry:
+        check_registry_path(args.registry)
     if args.registry and (Path(args.registry) / MANIFEST).is_file():
         quiet_model_loading()
         return intentmeta.IntentClassifier.load(args.registry, encoder=encoder)

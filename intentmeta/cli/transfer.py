@@ -14,7 +14,9 @@ import sys
 from intentmeta import exchange, history
 from intentmeta.cli.common import (
     add_registry_options,
+    check_registry_path,
     open_registry,
+    require_file,
     require_registry,
     save_version,
 )
@@ -53,6 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the intents without loading any model (they are read from the manifest)."""
+    check_registry_path(args.registry)
     manifest, _ = load_registry(args.registry)
     intents = read_intents(manifest, args.registry, reserved=(OUT_OF_SCOPE,))
     fmt = exchange.format_of(args.out or "", args.format or (None if args.out else "csv"))
@@ -69,6 +72,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """Check the whole file first, then change and save the registry in one step."""
+    exchange.format_of(args.file, args.format)  # an unknown format first, as classify-file
+    require_file(args.file)
     intents = exchange.read_intents(args.file, args.format)  # before loading any model
     clf = open_registry(args, create=True)
     summary = exchange.import_intents(clf, intents, replace=args.replace)
