@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -63,6 +63,7 @@ class LogSummary:
         resumed_from: Rows already in the output when this run started.
         seconds: Wall time of this run's classification loop.
         cpu_seconds: CPU time of this process over that loop (all threads).
+        already_complete: Whether the output was already complete, so this run did nothing.
 
     Example:
         >>> s = LogSummary("out.csv", 4, 4, 0, 1, {"refund": 2, "track_order": 1})
@@ -79,6 +80,7 @@ class LogSummary:
     resumed_from: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    already_complete: bool = False
 
     @property
     def out_of_scope_share(self) -> float:
@@ -100,9 +102,10 @@ class LogSummary:
         }
 
     def __str__(self) -> str:
+        resumed = f" (resumed after {self.resumed_from:,})" if self.resumed_from else ""
         lines = [
             f"{self.rows:,} rows -> {self.output}"
-            + (f" (resumed after {self.resumed_from:,})" if self.resumed_from else ""),
+            + (" (already complete: nothing to do)" if self.already_complete else resumed),
             f"out of scope: {self.out_of_scope:,} ({100 * self.out_of_scope_share:.1f}% of "
             f"{self.classified:,} classified)"
             + (f"; {self.unclassified:,} rows without text" if self.unclassified else ""),
@@ -198,12 +201,10 @@ def load_classifier(
 
 def _summary(out: Path, state: dict, resumed_from: int, seconds: float, cpu: float = 0.0):
     counts = sorted(state["intent_counts"].items(), key=lambda item: (-item[1], item[0]))
+    totals = {key: state[key] for key in ("rows", "classified", "unclassified", "out_of_scope")}
     return LogSummary(
         output=str(out),
-        rows=state["rows"],
-        classified=state["classified"],
-        unclassified=state["unclassified"],
-        out_of_scope=state["out_of_scope"],
+        **totals,
         intent_counts=dict(counts),
         resumed_from=resumed_from,
         seconds=seconds,
@@ -285,7 +286,7 @@ def classify_file(
     resumed_from = state["rows"]
     if state["complete"]:
         shutil.rmtree(parts_path(out), ignore_errors=True)  # a crash may have left them
-        return _summary(out, state, resumed_from, 0.0)
+        return replace(_summary(out, state, resumed_from, 0.0), already_complete=True)
     started, cpu_started = time.perf_counter(), time.process_time()
     if out_format == "parquet":
         writer: log_files.ParquetParts | log_files.AppendedFile = log_files.ParquetParts(

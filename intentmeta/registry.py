@@ -140,10 +140,10 @@ class IntentRegistry:
         except (KeyError, TypeError):
             raise KeyError(f"no intent named {name!r}") from None
 
-    def check_new_name(self, name: str) -> None:
-        """Raise ``ValueError`` if ``name`` is taken."""
+    def check_new_name(self, name: str, advice: str = "use add_examples() to extend it") -> None:
+        """Raise ``ValueError`` if ``name`` is taken, the message ending with ``advice``."""
         if name in self._intents:
-            raise ValueError(f"intent {name!r} already exists; use add_examples() to extend it")
+            raise ValueError(f"intent {name!r} already exists; {advice}")
 
     def embeddings(self) -> torch.Tensor:
         """``(n_examples, dim)`` every example's embedding, intents in the order added."""
@@ -239,7 +239,7 @@ class IntentRegistry:
     def rename(self, old: str, new: str) -> None:
         """Give an intent a new name, keeping its position and column."""
         self.get(old)
-        self.check_new_name(new)
+        self.check_new_name(new, "choose another name, or remove that intent first")
         self._intents = {new if key == old else key: value for key, value in self._intents.items()}
         self.column_names = [new if name == old else name for name in self.column_names]
 

@@ -132,7 +132,11 @@ def test_saved_registry_is_json_and_safetensors_only(toy_classifier, tmp_path):
         (lambda c: c.add_examples("nope", ["x"]), KeyError, "no intent named"),
         (lambda c: c.remove_intent("nope"), KeyError, "no intent named"),
         (lambda c: c.rename_intent("nope", "other"), KeyError, "no intent named"),
-        (lambda c: c.rename_intent("refund", "greeting"), ValueError, "already exists"),
+        (
+            lambda c: c.rename_intent("refund", "greeting"),
+            ValueError,
+            "'greeting' already exists; choose another name, or remove that intent first",
+        ),
         (lambda c: c.examples("nope"), KeyError, "no intent named"),
         (lambda c: c.fit(["a", "b"], ["x"]), ValueError, "same length"),
     ],

@@ -37,7 +37,9 @@ def registry(tmp_path, monkeypatch) -> Path:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+    """Every file under ``directory`` (its history included) by relative path."""
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    return {str(path.relative_to(directory)): path.read_bytes() for path in files}
 
 
 def test_add_list_and_classify_through_the_cli(registry, capsys):
@@ -55,7 +57,7 @@ def test_add_list_and_classify_through_the_cli(registry, capsys):
     [
         (["add-intent", "a\x01b", "x"], "control or format character U+0001"),
         (["add-intent", "x" * 500, "x"], "characters long; the limit is 100"),
-        (["add-intent", "refund", "more money"], "'refund' already exists"),
+        (["add-intent", "refund", "more money"], "'refund' already exists; add --extend"),
         (["add-intent", "oos", "x"], "reserved"),
         (["add-intent", "new", "good words", "   "], "is empty or blank"),
         (["add-intent", "new", "good words", "\x01"], "is empty or blank"),

@@ -87,3 +87,15 @@ def test_a_share_with_dry_run_reports_and_changes_no_file(registry, capsys):
     out = capsys.readouterr().out
     assert "out-of-scope share 0.7" in out and "saved" not in out
     assert {p.name: p.read_bytes() for p in registry.iterdir()} == before
+
+
+def test_a_calibration_is_listed_in_the_history_and_undone(registry, capsys):
+    before = FakeClassifier.load(registry).oos.adjustment
+    assert main(["calibrate", "--registry", str(registry), "--share", "0.5"]) == 0
+    assert FakeClassifier.load(registry).oos.adjustment != before
+    capsys.readouterr()
+    assert main(["history", "--registry", str(registry)]) == 0
+    notes = [line.split("\t")[-1] for line in capsys.readouterr().out.splitlines()]
+    assert notes == ["unrecorded change", "calibrated to an out-of-scope share of 0.5"]
+    assert main(["undo", "--registry", str(registry)]) == 0
+    assert FakeClassifier.load(registry).oos.adjustment == before

@@ -41,7 +41,9 @@ def fake_demo_app(launched: list):
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+    """Every file under ``directory`` (its history included) by relative path."""
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    return {str(path.relative_to(directory)): path.read_bytes() for path in files}
 
 
 @pytest.mark.parametrize("kind", ["read_only", "disk_full", "safetensors_fails"])

@@ -100,3 +100,31 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path, registry, capsys):
         err = capsys.readouterr().err
         assert err.startswith("intentmeta classify-file: error:") and message in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_rerun_of_a_finished_job_says_it_is_complete_and_errors_name_the_flag(
+    tmp_path, registry, capsys, monkeypatch, toy_classifier
+):
+    from intentmeta import log_classification
+
+    monkeypatch.setattr(log_classification, "load_classifier", lambda *a, **k: toy_classifier)
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(source, rows(3))
+    argv = ["classify-file", str(source), "--registry", str(registry), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == f"3 rows -> {out} (already complete: nothing to do)"
+    assert main([*argv, "--top-k", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "rerun with the same settings, or pass --overwrite to start again" in err
+    assert main([*argv, "--top-k", "2", "--overwrite"]) == 0
+
+
+def test_a_registry_file_instead_of_its_directory_names_the_directory(tmp_path, registry, capsys):
+    source = tmp_path / "in.csv"
+    write_input(source, rows(3))
+    argv = ["classify-file", str(source), "--registry", str(registry / "intentmeta.json")]
+    assert main([*argv, "--out", str(tmp_path / "out.csv")]) == 2
+    assert f"did you mean --registry {str(registry)!r}?" in capsys.readouterr().err

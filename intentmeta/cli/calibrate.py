@@ -3,8 +3,9 @@
 The data file (CSV, JSON or JSONL, columns like ``text,label``) holds real messages: the label is
 an intent of the registry, or ``oos`` for a message that fits none. The out-of-scope
 probability is re-fitted on them, the before / after figures are printed, and the registry is
-saved (unless ``--dry-run``). The figures are measured on the same messages the fit used; hold
-some back and re-run with ``--dry-run`` on them to see how it generalises.
+saved as a new version of its history (unless ``--dry-run``; ``intentmeta undo`` reverts it).
+The figures are measured on the same messages the fit used; hold some back and re-run with
+``--dry-run`` on them to see how it generalises.
 
 Without labelled messages, ``--share 0.5`` states the share of traffic expected to be out of
 scope instead: the probability is moved to it by Bayes' rule (no figures to report).
@@ -14,6 +15,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from intentmeta import IntentClassifier
 
 ORDER = 35
 
@@ -72,7 +77,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             f"out-of-scope share {args.share:g}: logit -> "
             f"{report['scale']:.3f} * logit + {report['offset']:.3f}"
         )
-        return _save(clf, args)
+        return _save(clf, args, f"calibrated to an out-of-scope share of {args.share:g}")
     in_scope, intents, out_of_scope = read_traffic(args.data, args.text_column, args.label_column)
     unknown = sorted(set(intents) - set(clf.intents))
     if unknown:
@@ -84,11 +89,14 @@ def run_calibrate(args: argparse.Namespace) -> int:
     )
     print(f"{len(in_scope)} in-scope and {len(out_of_scope)} out-of-scope messages")
     print(format_report(report))
-    return _save(clf, args)
+    return _save(clf, args, f"calibrated on {args.data!r}")
 
 
-def _save(clf, args: argparse.Namespace) -> int:
+def _save(clf: IntentClassifier, args: argparse.Namespace, note: str) -> int:
+    """Save the calibrated registry as a new version of its history, unless ``--dry-run``."""
+    from intentmeta.cli.common import save_version
+
     if not args.dry_run:
-        clf.save(args.registry)
+        save_version(clf, args.registry, note)
         print(f"saved {args.registry}")
     return 0

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from typing import TYPE_CHECKING
+
+from intentmeta.cli.common import check_registry_path
+
+if TYPE_CHECKING:
+    from intentmeta.log_classification import LogSummary
 
 ORDER = 15  # after classify
 
@@ -53,7 +60,29 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Classify the file and print the summary."""
+    """Classify the file and print the summary.
+
+    Raises:
+        ValueError: For bad input, worded for the command line (``--overwrite``, not
+            ``overwrite``).
+    """
+    check_registry_path(args.registry)
+    try:
+        summary = _classify(args)
+    except ValueError as error:
+        raise ValueError(command_line_wording(str(error))) from error
+    print(json.dumps(summary.as_dict()) if args.json else summary)
+    return 0
+
+
+def command_line_wording(message: str) -> str:
+    """An error of the Python API with its ``overwrite`` argument named as the ``--overwrite``
+    flag (``"... pass overwrite to start again"`` -> ``"... pass --overwrite to start again"``)."""
+    return re.sub(r"\bpass overwrite\b(=True)?", "pass --overwrite", message)
+
+
+def _classify(args: argparse.Namespace) -> LogSummary:
+    """Run the chosen engine; its :class:`~intentmeta.log_classification.LogSummary`."""
     settings = {
         "text_column": args.text_column,
         "top_k": args.top_k,
@@ -65,12 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         from intentmeta.spark import classify_parquet
 
-        summary = classify_parquet(args.input, args.registry, args.out, **settings)
-    else:
-        from intentmeta.log_classification import classify_file
+        return classify_parquet(args.input, args.registry, args.out, **settings)
+    from intentmeta.log_classification import classify_file
 
-        summary = classify_file(
-            args.input, args.registry, args.out, progress=not args.quiet, **settings
-        )
-    print(json.dumps(summary.as_dict()) if args.json else summary)
-    return 0
+    return classify_file(args.input, args.registry, args.out, progress=not args.quiet, **settings)

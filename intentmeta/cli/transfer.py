@@ -2,18 +2,25 @@
 
 Files are CSV (``intent,example`` rows) or JSON (``{"intents": [{"name", "examples"}]}``), the
 format taken from the file's suffix or ``--format``. ``import`` and ``undo`` keep the registry's
-history (:mod:`intentmeta.history`), so an import can be undone like any edit in the demo.
+history (:mod:`intentmeta.history`), as ``add-intent`` and ``calibrate`` do, so an import can be
+undone like any edit in the demo.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from intentmeta import exchange, history
-from intentmeta.cli.common import add_registry_options, open_registry
-from intentmeta.persistence import MANIFEST, load_registry, read_intents
+from intentmeta.cli.common import (
+    add_registry_options,
+    check_registry_path,
+    open_registry,
+    require_file,
+    require_registry,
+    save_version,
+)
+from intentmeta.persistence import load_registry, read_intents
 from intentmeta.prediction import OUT_OF_SCOPE
 from intentmeta.registry_files import RegistrySaveError
 
@@ -48,6 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the intents without loading any model (they are read from the manifest)."""
+    check_registry_path(args.registry)
     manifest, _ = load_registry(args.registry)
     intents = read_intents(manifest, args.registry, reserved=(OUT_OF_SCOPE,))
     fmt = exchange.format_of(args.out or "", args.format or (None if args.out else "csv"))
@@ -64,13 +72,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """Check the whole file first, then change and save the registry in one step."""
+    exchange.format_of(args.file, args.format)  # an unknown format first, as classify-file
+    require_file(args.file)
     intents = exchange.read_intents(args.file, args.format)  # before loading any model
     clf = open_registry(args, create=True)
-    if (Path(args.registry) / MANIFEST).is_file():  # so that the import itself can be undone
-        history.record(args.registry, note="before an import")
     summary = exchange.import_intents(clf, intents, replace=args.replace)
     try:
-        history.save(clf, args.registry, note=f"imported {args.file!r}")
+        save_version(clf, args.registry, note=f"imported {args.file!r}")
     except RegistrySaveError as error:
         print(f"intentmeta import: error: {error}: nothing was imported", file=sys.stderr)
         return 1
@@ -79,8 +87,12 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    """One line per kept version, oldest first."""
-    for version in history.versions(args.registry):
+    """One line per kept version, oldest first, or one line saying there is none."""
+    require_registry(args.registry)
+    kept = history.versions(args.registry)
+    if not kept:
+        print(f"no earlier versions kept for {args.registry}")
+    for version in kept:
         print(
             f"{version.number}\t{version.saved_at}\t{version.intents} intents\t"
             f"{version.examples} examples\t{version.note}"
@@ -90,6 +102,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_undo(args: argparse.Namespace) -> int:
     """Restore the version before the newest."""
+    require_registry(args.registry)
     restored = history.undo(args.registry)
     print(
         f"back to version {restored.number} ({restored.intents} intents, "
