@@ -13,6 +13,7 @@ Not thread-safe by itself: callers hold :attr:`IntentRegistry.lock` around reads
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,7 +139,9 @@ class IntentRegistry:
         try:
             return self._intents[name]
         except (KeyError, TypeError):
-            raise KeyError(f"no intent named {name!r}") from None
+            close = difflib.get_close_matches(str(name), list(self._intents), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"no intent named {name!r}{hint}") from None
 
     def check_new_name(self, name: str, advice: str = "use add_examples() to extend it") -> None:
         """Raise ``ValueError`` if ``name`` is taken, the message ending with ``advice``."""

@@ -138,6 +138,7 @@ def test_saved_registry_is_json_and_safetensors_only(toy_classifier, tmp_path):
             "'greeting' already exists; choose another name, or remove that intent first",
         ),
         (lambda c: c.examples("nope"), KeyError, "no intent named"),
+        (lambda c: c.remove_intent("refnd"), KeyError, "'refnd'; did you mean 'refund'"),
         (lambda c: c.fit(["a", "b"], ["x"]), ValueError, "same length"),
     ],
 )
