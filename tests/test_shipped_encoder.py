@@ -89,6 +89,12 @@ def test_a_malformed_model_name_is_a_clear_error_not_the_hub_s():
 def test_loading_an_encoder_prints_no_progress_bar_and_leaves_the_setting_as_it_was(capfd):
     from transformers.utils import logging as transformers_logging
 
-    SentenceEncoder(EncoderConfig(model=OFF_THE_SHELF))
-    assert "Loading weights" not in capfd.readouterr().err
-    assert transformers_logging.is_progress_bar_enabled()
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.enable_progress_bar()
+    try:
+        SentenceEncoder(EncoderConfig(model=OFF_THE_SHELF))
+        assert "Loading weights" not in capfd.readouterr().err
+        assert transformers_logging.is_progress_bar_enabled()
+    finally:
+        if not was_enabled:
+            transformers_logging.disable_progress_bar()

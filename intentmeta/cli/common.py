@@ -46,13 +46,6 @@ def write_renderings(*outputs: tuple[str | None, Callable[[], str]]) -> None:
         print(f"{'' if i else chr(10)}wrote {path}")
 
 
-def quiet_model_loading() -> None:
-    """No "Loading weights" progress bar from transformers: one line per error, nothing else."""
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-
-
 def check_registry_path(directory: str) -> None:
     """Refuse a ``--registry`` that names a file: it takes the registry's directory.
 
@@ -144,11 +137,9 @@ def open_registry(args: argparse.Namespace, *, create: bool = False):
     if args.registry:
         check_registry_path(args.registry)
     if args.registry and (Path(args.registry) / MANIFEST).is_file():
-        quiet_model_loading()
         return intentmeta.IntentClassifier.load(args.registry, encoder=encoder)
     if args.registry and not create:
         require_registry(args.registry)
-    quiet_model_loading()
     settings = {} if encoder is None else {"encoder": encoder}
     if getattr(args, "empty", False):
         return intentmeta.IntentClassifier(**settings)
