@@ -46,8 +46,10 @@ def test_calibrate_reports_before_and_after_and_saves_the_map(registry, tmp_path
         ],
     )
     assert main(["calibrate", "--registry", str(registry), "--data", str(data)]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "2 in-scope and 2 out-of-scope messages" in out
+    assert "Generating" not in captured.err  # no progress bar of the data set library
     for figure in ("in scope accepted", "in scope accuracy", "out of scope recall", "log loss"):
         assert figure in out
     saved = FakeClassifier.load(registry)
@@ -66,6 +68,10 @@ def test_calibrate_dry_run_changes_no_file_and_unknown_labels_are_an_error(
     assert "refunds" in capsys.readouterr().err
     none_out = write_traffic(tmp_path / "none.csv", [("money back", "refund")])
     assert main(["calibrate", "--registry", str(registry), "--data", str(none_out)]) == 2
+    missing = str(tmp_path / "nope.csv")
+    capsys.readouterr()
+    assert main(["calibrate", "--registry", str(registry), "--data", missing]) == 2
+    assert f"no input file {missing!r}" in capsys.readouterr().err
 
 
 def test_calibrate_to_a_stated_share_saves_the_map_and_needs_no_data(registry, capsys):

@@ -62,8 +62,9 @@ def test_read_messages_from_a_text_file_and_a_one_column_csv(tmp_path):
 
 
 def test_discover_with_a_missing_file_is_one_error_line(registry, tmp_path, capsys):
-    assert main(["discover", str(tmp_path / "nope.csv"), "--registry", str(registry)]) == 2
-    assert capsys.readouterr().err.startswith("intentmeta discover: error:")
+    missing = str(tmp_path / "nope.csv")
+    assert main(["discover", missing, "--registry", str(registry)]) == 2
+    assert capsys.readouterr().err == f"intentmeta discover: error: no input file {missing!r}\n"
 
 
 @pytest.mark.parametrize("name", ["text", "Message", "body", "utterance", "query"])

@@ -14,7 +14,6 @@ scope instead: the probability is moved to it by Bayes' rule (no figures to repo
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -45,12 +44,21 @@ def read_traffic(
     path: str, text_column: str | None = None, label_column: str | None = None
 ) -> tuple[list[str], list[str], list[str]]:
     """In-scope messages, their intents, and out-of-scope messages (label ``oos``) of a file."""
+    import datasets
+
+    from intentmeta.cli.common import require_file
     from intentmeta.research.data import load_dataset, load_out_of_scope
 
-    if not Path(path).is_file():
-        raise ValueError(f"no data file at {path!r}")
-    in_scope = load_dataset(path, text_column=text_column, label_column=label_column)
-    return in_scope.texts, in_scope.labels, load_out_of_scope(path)
+    require_file(path)
+    was_quiet = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # no "Generating train split" bar for one small file
+    try:
+        in_scope = load_dataset(path, text_column=text_column, label_column=label_column)
+        out_of_scope = load_out_of_scope(path)
+    finally:
+        if not was_quiet:
+            datasets.enable_progress_bars()
+    return in_scope.texts, in_scope.labels, out_of_scope
 
 
 def format_report(report: dict) -> str:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from intentmeta import log_files
-from intentmeta.cli.common import open_registry, write_renderings
+from intentmeta.cli.common import open_registry, require_file, write_renderings
 from intentmeta.message_column import text_column_of
 
 ORDER = 35
@@ -51,8 +51,10 @@ def read_messages(path: str | Path, text_column: str | None = None) -> list[str]
         text_column: The log's column holding the messages (default: guessed).
 
     Raises:
-        ValueError: If the text column is missing or cannot be told, or the file holds no message.
+        ValueError: If the file is missing, its text column is missing or cannot be told, or it
+            holds no message.
     """
+    require_file(str(path))
     path = Path(path)
     if path.suffix.lower() == ".txt":
         messages = path.read_text(encoding="utf-8").splitlines()
