@@ -108,7 +108,7 @@ class IntentClassifier(IntentEditing):
             ValueError: If it is blank.
             RuntimeError: If the classifier has no intents.
         """
-        return self.classify_batch([text])[0]
+        return self.classify_batch([check_text(text)])[0]
 
     def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
         """Predict the intents of many messages, batched through the encoder.

@@ -30,8 +30,14 @@ def check_text(text: object, what: str = "text") -> str:
     return text
 
 
-def check_texts(texts: object, what: str = "texts") -> list[str]:
+def check_texts(texts: object, what: str = "texts", item: str | None = None) -> list[str]:
     """Return ``texts`` as a list if it is a list or tuple of non-blank strings.
+
+    Args:
+        texts: What to check.
+        what: The whole's name in messages.
+        item: How a bad item is named, with ``{number}`` counted from 1 (default:
+            ``what[index]``).
 
     Raises:
         TypeError: If ``texts`` is a single string or not a sequence, or holds a non-string.
@@ -39,7 +45,10 @@ def check_texts(texts: object, what: str = "texts") -> list[str]:
     """
     if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
         raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}")
-    return [check_text(text, f"{what}[{index}]") for index, text in enumerate(texts)]
+    return [
+        check_text(text, item.format(number=i + 1) if item else f"{what}[{i}]")
+        for i, text in enumerate(texts)
+    ]
 
 
 def check_examples(examples: object, intent: str) -> list[str]:
@@ -49,7 +58,9 @@ def check_examples(examples: object, intent: str) -> list[str]:
         TypeError: If ``examples`` is not a list of strings.
         ValueError: If it is empty or an example is blank.
     """
-    checked = check_texts(examples, f"examples of {intent!r}")
+    checked = check_texts(
+        examples, f"examples of {intent!r}", item=f"example {{number}} of {intent!r}"
+    )
     if not checked:
         raise ValueError(f"intent {intent!r} needs at least one example")
     return list(dict.fromkeys(checked))

@@ -117,13 +117,13 @@ def test_saved_registry_is_json_and_safetensors_only(toy_classifier, tmp_path):
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda c: c.classify(""), ValueError, "empty or blank"),
+        (lambda c: c.classify(""), ValueError, "^text is empty or blank"),
         (lambda c: c.classify("   "), ValueError, "empty or blank"),
         (lambda c: c.classify(None), TypeError, "must be a string"),
         (lambda c: c.classify(42), TypeError, "must be a string"),
         (lambda c: c.classify_batch("one string"), TypeError, "list of strings"),
         (lambda c: c.add_intent("new", []), ValueError, "at least one example"),
-        (lambda c: c.add_intent("new", ["ok", "  "]), ValueError, "empty or blank"),
+        (lambda c: c.add_intent("new", ["ok", "  "]), ValueError, "^example 2 of 'new' is empty"),
         (lambda c: c.add_intent("new", ["ok", 3]), TypeError, "must be a string"),
         (lambda c: c.add_intent("refund", ["again"]), ValueError, "already exists"),
         (lambda c: c.add_intent("", ["x"]), ValueError, "empty or blank"),

@@ -64,7 +64,11 @@ NOT_A_STRING = [None, 42, 3.5, b"bytes", ["nested"], {"a": 1}]
         (lambda c: c.add_intent("new", "one string"), TypeError, "list of strings"),
         (lambda c: c.add_intent("new", {"a set"}), TypeError, "list of strings"),
         (lambda c: c.add_intent("new", ()), ValueError, "at least one example"),
-        (lambda c: c.add_intent("new", ["good one", "", "another"]), ValueError, r"\[1\]"),
+        (
+            lambda c: c.add_intent("new", ["good one", "", "another"]),
+            ValueError,
+            "example 2 of 'new'",
+        ),
         (lambda c: c.add_intent("new", ["good one", "\t\n "]), ValueError, "empty or blank"),
         (lambda c: c.add_intent("new", ["good", "\u200b\u200d"]), ValueError, "empty or blank"),
         (lambda c: c.add_intent("new", ["good", "\x00\x01"]), ValueError, "empty or blank"),
