@@ -174,13 +174,9 @@ class IntentRegistry:
         closest = self._nearest_example_cosines(unit, best) if nearest else None
         return chosen, runner_up, [labels[column] for column in best.tolist()], closest
 
-    def nearest_example_cosines(self, queries: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
-        """``(n_query,)`` cosine of each of ``(n_query, dim)`` raw queries to the closest raw
-        example of its chosen column ``best`` ``(n_query,)`` (every intent has one)."""
-        return self._nearest_example_cosines(F.normalize(queries.float(), dim=1), best)
-
     def _nearest_example_cosines(self, unit: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
-        """:meth:`nearest_example_cosines` of ``(n_query, dim)`` unit-length queries."""
+        """``(n_query,)`` cosine of each of ``(n_query, dim)`` unit-length queries to the closest
+        example of its chosen column ``best`` ``(n_query,)`` (every intent has one)."""
         names = self.column_names
         if len(best) == 1:  # one message: no grouping
             return (self._intents[names[int(best[0])]].units @ unit[0]).max().reshape(1)
@@ -197,6 +193,7 @@ class IntentRegistry:
         return {position[label]: vector for label, vector in self.name_vectors.items()}
 
     def _position_of_label(self) -> dict[int, int]:
+        """Each intent's position in the order added, by its label."""
         return {intent.label: i for i, intent in enumerate(self._intents.values())}
 
     def owners(self) -> torch.Tensor:

@@ -438,12 +438,12 @@ def test_the_registry_finds_each_messages_nearest_example_of_its_chosen_intent(
     texts = ["where is my parcel", "money back please", "hello there", UNRELATED]
     queries = fake_encoder.encode(texts)
     best = torch.tensor([0, 1, 1, 2])
-    found = clf._registry.nearest_example_cosines(queries, best)
+    found = clf._registry.prototype_evidence(queries, best, nearest=True)[3]
     for row, column in enumerate(best.tolist()):
         examples = toy_intents[clf._registry.column_names[column]]
         by_hand = (fake_encoder.encode(examples) @ F.normalize(queries[row], dim=0)).max()
         assert found[row].item() == pytest.approx(by_hand.item(), abs=1e-6)
-    one = clf._registry.nearest_example_cosines(queries[:1], best[:1])  # the one-message path
+    one = clf._registry.prototype_evidence(queries[:1], best[:1], nearest=True)[3]  # 1 message
     assert one.tolist() == pytest.approx(found[:1].tolist(), abs=1e-6)
 
 
