@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 #: Half of a UTF-16 surrogate pair on its own: Python allows it in a str, UTF-8 does not.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -30,13 +30,15 @@ def check_text(text: object, what: str = "text") -> str:
     return text
 
 
-def check_texts(texts: object, what: str = "texts", item: str | None = None) -> list[str]:
+def check_texts(
+    texts: object, what: str = "texts", item: Callable[[int], str] | None = None
+) -> list[str]:
     """Return ``texts`` as a list if it is a list or tuple of non-blank strings.
 
     Args:
         texts: What to check.
         what: The whole's name in messages.
-        item: How a bad item is named, with ``{number}`` counted from 1 (default:
+        item: How a bad item is named, from its number counted from 1 (default:
             ``what[index]``).
 
     Raises:
@@ -46,8 +48,7 @@ def check_texts(texts: object, what: str = "texts", item: str | None = None) -> 
     if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
         raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}")
     return [
-        check_text(text, item.format(number=i + 1) if item else f"{what}[{i}]")
-        for i, text in enumerate(texts)
+        check_text(text, item(i + 1) if item else f"{what}[{i}]") for i, text in enumerate(texts)
     ]
 
 
@@ -59,7 +60,7 @@ def check_examples(examples: object, intent: str) -> list[str]:
         ValueError: If it is empty or an example is blank.
     """
     checked = check_texts(
-        examples, f"examples of {intent!r}", item=f"example {{number}} of {intent!r}"
+        examples, f"examples of {intent!r}", item=lambda number: f"example {number} of {intent!r}"
     )
     if not checked:
         raise ValueError(f"intent {intent!r} needs at least one example")

@@ -69,6 +69,7 @@ NOT_A_STRING = [None, 42, 3.5, b"bytes", ["nested"], {"a": 1}]
             ValueError,
             "example 2 of 'new'",
         ),
+        (lambda c: c.add_intent("new{x}", ["ok", " "]), ValueError, r"example 2 of 'new\{x\}'"),
         (lambda c: c.add_intent("new", ["good one", "\t\n "]), ValueError, "empty or blank"),
         (lambda c: c.add_intent("new", ["good", "\u200b\u200d"]), ValueError, "empty or blank"),
         (lambda c: c.add_intent("new", ["good", "\x00\x01"]), ValueError, "empty or blank"),
