@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-#: Ways to estimate the number of groups.
 #: Words of support messages that name no topic, beyond scikit-learn's English stop words.
 FILLER_WORDS = frozenset(
     [
@@ -44,6 +43,7 @@ FILLER_WORDS = frozenset(
     ]
 )
 
+#: Ways to estimate the number of groups.
 ESTIMATORS = ("silhouette", "average_linkage", "hdbscan")
 
 
